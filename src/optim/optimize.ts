@@ -124,7 +124,13 @@ export function createOptimizer<P extends Point = Int32Array>(
     );
   }
   const params = resolveParams(descriptor, opts.params, { space, budget });
-  const inner = descriptor.create({ space, budget, rng: new Rng(opts.seed ?? 0), params });
+  const inner = descriptor.create({
+    space,
+    budget,
+    rng: new Rng(opts.seed ?? 0),
+    maximize: opts.maximize === true,
+    params,
+  });
   const sign = opts.maximize ? -1 : 1;
   let evaluations = 0;
   let best: { point: P; value: number } | undefined;
@@ -209,5 +215,10 @@ export async function optimize<P extends Point = Int32Array>(
     opts.onProgress?.({ evaluations: opt.evaluations, best: opt.best!.value, budget: opts.budget });
   }
   const best = opt.best!;
-  return { best: best.point, value: best.value, evaluations: opt.evaluations, history: opt.history };
+  return {
+    best: best.point,
+    value: best.value,
+    evaluations: opt.evaluations,
+    history: opt.history,
+  };
 }

@@ -138,9 +138,12 @@ function checkParam(method: string, key: string, spec: ParamSpec, v: unknown): v
     }
     return;
   }
-  const values = type === "numbers" ? v : [v];
+  // "numbers": an array of numbers, or one number that stands for every entry.
+  const values = type === "numbers" ? (typeof v === "number" ? [v] : v) : [v];
   if (!Array.isArray(values) || values.some((x) => typeof x !== "number")) {
-    throw new TypeError(`${where} must be ${type === "numbers" ? "an array of numbers" : "a number"}`);
+    throw new TypeError(
+      `${where} must be ${type === "numbers" ? "an array of numbers" : "a number"}`,
+    );
   }
   for (const x of values as number[]) {
     if (!Number.isFinite(x)) throw new RangeError(`${where} must be finite, got ${x}`);
@@ -148,7 +151,9 @@ function checkParam(method: string, key: string, spec: ParamSpec, v: unknown): v
       throw new RangeError(`${where} must be an integer, got ${x}`);
     }
     if (spec.min !== undefined && (spec.exclusiveMin ? x <= spec.min : x < spec.min)) {
-      throw new RangeError(`${where} must be ${spec.exclusiveMin ? ">" : ">="} ${spec.min}, got ${x}`);
+      throw new RangeError(
+        `${where} must be ${spec.exclusiveMin ? ">" : ">="} ${spec.min}, got ${x}`,
+      );
     }
     if (spec.max !== undefined && x > spec.max) {
       throw new RangeError(`${where} must be <= ${spec.max}, got ${x}`);

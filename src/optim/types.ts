@@ -62,6 +62,11 @@ export interface Minimizer {
    * the budget, so `points` can be a prefix of what was asked.
    */
   tell(points: Point[], values: Float64Array): void;
+  /**
+   * Results of points this optimizer did not ask (a portfolio tells every member every result);
+   * optional: a method without it ignores foreign points.
+   */
+  inform?(points: Point[], values: Float64Array): void;
   /** Set when the method has nothing more to ask (optional; most never finish early). */
   readonly done?: boolean;
 }
@@ -71,6 +76,8 @@ export interface MinimizerContext {
   space: ResolvedSpace;
   budget: number;
   rng: Rng;
+  /** Whether the user maximizes (values told are negated either way, so methods minimize). */
+  maximize: boolean;
   /** Parameters, already validated against the descriptor and filled with defaults. */
   params: Record<string, unknown>;
 }
@@ -79,7 +86,7 @@ export interface MinimizerContext {
 export interface ParamSpec {
   /** Default value; a function of the context for defaults that depend on the space. */
   default: unknown | ((ctx: { space: ResolvedSpace; budget: number }) => unknown);
-  /** Accepted type (default "number"). */
+  /** Accepted type (default "number"); "numbers" takes an array or a single number. */
   type?: "number" | "integer" | "boolean" | "string" | "numbers";
   /** Smallest allowed value (numbers). */
   min?: number;

@@ -1,0 +1,407 @@
+// The WASM SIMD core of the tensor-train optimizers: right interface vectors, sampling,
+// log-probabilities, the exact gradient of the mean negative log-likelihood, Adam steps, the
+// seeded generator and quantized index maps. `src/core/tt_reference.ts` states the same
+// operations in plain TypeScript (and documents the layout); `src/core/tt.ts` owns the memory.
+//
+// Samples are processed in pairs, one per f64x2 lane; per-sample vectors (the left state q) are
+// stored structure-of-arrays, q[a * mPad + s], so a pair is one v128 load. Every lane performs
+// the reference's arithmetic in the reference's order, so samples are bit-identical to it.
+
+// A model's header, written by src/core/tt.ts: pointers into this module's memory.
+@unmanaged
+class Model {
+  d: i32;
+  n: usize; // i32[d] mode sizes
+  ranks: usize; // i32[d + 1]
+  coreOff: usize; // i32[d + 1] offsets of the cores (in f64 entries)
+  zOff: usize; // i32[d + 1] offsets of the interface vectors
+  wOff: usize; // i32[d + 1] offsets of w_k[i][a] = sum_b G_k[a,i,b] z_k[b]
+  cores: usize; // f64 parameters
+  z: usize; // f64 interface vectors
+  znorm: usize; // f64[d] norms before normalization
+  w: usize; // f64 contractions
+  grad: usize; // f64 gradient (same layout as cores)
+  gz: usize; // f64 gradient with respect to z
+  adamM: usize; // f64 first moments
+  adamV: usize; // f64 second moments
+  rng: usize; // u32[4] xoshiro128** state
+  size: i32; // number of parameters
+}
+
+function geti(p: usize, k: i32): i32 {
+  return load<i32>(p + (<usize> k << 2));
+}
+function getf(p: usize, j: i32): f64 {
+  return load<f64>(p + (<usize> j << 3));
+}
+function setf(p: usize, j: i32, v: f64): void {
+  store<f64>(p + (<usize> j << 3), v);
+}
+function addf(p: usize, j: i32, v: f64): void {
+  store<f64>(p + (<usize> j << 3), load<f64>(p + (<usize> j << 3)) + v);
+}
+function getv(p: usize, j: i32): v128 {
+  return v128.load(p + (<usize> j << 3));
+}
+function setv(p: usize, j: i32, v: v128): void {
+  v128.store(p + (<usize> j << 3), v);
+}
+
+/** The first free byte after this module's static data. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+// ---- seeded generator: xoshiro128**, the same recurrence as src/core/rng.ts ----
+
+/** The next 32-bit word of the generator whose state is at `st`. */
+export function rngNextU32(st: usize): u32 {
+  const s0 = load<u32>(st), s1 = load<u32>(st, 4), s2 = load<u32>(st, 8), s3 = load<u32>(st, 12);
+  const result = rotl<u32>(s1 * 5, 7) * 9;
+  const t = s1 << 9;
+  const n2 = s2 ^ s0, n3 = s3 ^ s1;
+  store<u32>(st, s0 ^ n3);
+  store<u32>(st, s1 ^ n2, 4);
+  store<u32>(st, n2 ^ t, 8);
+  store<u32>(st, rotl<u32>(n3, 11), 12);
+  return result;
+}
+
+/** A uniform double in [0, 1) from two words (53 bits). */
+export function rngUniform(st: usize): f64 {
+  const a = rngNextU32(st) >> 5, b = rngNextU32(st) >> 6;
+  return (<f64> a * 67108864.0 + <f64> b) / 9007199254740992.0;
+}
+
+// ---- interface vectors ----
+
+/** Computes z_k (normalized), their norms, and the contractions w_k of every core. */
+export function interfaces(m: Model): void {
+  const d = m.d;
+  setf(m.z, geti(m.zOff, d - 1), 1.0);
+  setf(m.znorm, d - 1, 1.0);
+  for (let k = d - 1; k >= 1; k--) {
+    const rl = geti(m.ranks, k), rr = geti(m.ranks, k + 1), nk = geti(m.n, k);
+    const c = geti(m.coreOff, k), zk = geti(m.zOff, k), out = geti(m.zOff, k - 1);
+    let ss = 0.0;
+    for (let a = 0; a < rl; a++) {
+      let s = 0.0;
+      for (let i = 0; i < nk; i++) {
+        const row = c + (a * nk + i) * rr;
+        for (let b = 0; b < rr; b++) s += getf(m.cores, row + b) * getf(m.z, zk + b);
+      }
+      setf(m.z, out + a, s);
+      ss += s * s;
+    }
+    const nrm = Math.sqrt(ss);
+    for (let a = 0; a < rl; a++) setf(m.z, out + a, getf(m.z, out + a) / nrm);
+    setf(m.znorm, k - 1, nrm);
+  }
+  for (let k = 0; k < d; k++) {
+    const rl = geti(m.ranks, k), rr = geti(m.ranks, k + 1), nk = geti(m.n, k);
+    const c = geti(m.coreOff, k), zk = geti(m.zOff, k), wk = geti(m.wOff, k);
+    for (let i = 0; i < nk; i++) {
+      for (let a = 0; a < rl; a++) {
+        const row = c + (a * nk + i) * rr;
+        let s = 0.0;
+        for (let b = 0; b < rr; b++) s += getf(m.cores, row + b) * getf(m.z, zk + b);
+        setf(m.w, wk + i * rl + a, s);
+      }
+    }
+  }
+}
+
+// ---- the left-to-right recursion on pairs of samples ----
+
+/**
+ * Weights g_i = |q . w_k[i]| of a pair (lanes s, s+1) into g (v128 per i); returns the sums.
+ */
+
+function weightsPair(m: Model, k: i32, q: usize, mPad: i32, s: i32, g: usize): v128 {
+  const rl = geti(m.ranks, k), nk = geti(m.n, k), wk = geti(m.wOff, k);
+  let total = f64x2.splat(0.0);
+  for (let i = 0; i < nk; i++) {
+    let acc = f64x2.splat(0.0);
+    for (let a = 0; a < rl; a++) {
+      acc = f64x2.add(
+        acc,
+        f64x2.mul(getv(q, a * mPad + s), f64x2.splat(getf(m.w, wk + i * rl + a))),
+      );
+    }
+    acc = f64x2.abs(acc);
+    setv(g, i << 1, acc);
+    total = f64x2.add(total, acc);
+  }
+  return total;
+}
+
+/** q' = normalize(q G_k[:, i_lane, :]) for a pair; stores the norms into vnorm (v128) if nonzero. */
+
+function advancePair(
+  m: Model,
+  k: i32,
+  q: usize,
+  qn: usize,
+  mPad: i32,
+  s: i32,
+  i0: i32,
+  i1: i32,
+  vnorm: usize,
+): void {
+  const rl = geti(m.ranks, k), rr = geti(m.ranks, k + 1), nk = geti(m.n, k), c = geti(m.coreOff, k);
+  let ss = f64x2.splat(0.0);
+  for (let b = 0; b < rr; b++) {
+    let acc = f64x2.splat(0.0);
+    for (let a = 0; a < rl; a++) {
+      const row = c + a * nk * rr + b;
+      const gv = f64x2.replace_lane(
+        f64x2.splat(getf(m.cores, row + i0 * rr)),
+        1,
+        getf(m.cores, row + i1 * rr),
+      );
+      acc = f64x2.add(acc, f64x2.mul(getv(q, a * mPad + s), gv));
+    }
+    setv(qn, b * mPad + s, acc);
+    ss = f64x2.add(ss, f64x2.mul(acc, acc));
+  }
+  const nrm = f64x2.sqrt(ss);
+  for (let b = 0; b < rr; b++) setv(qn, b * mPad + s, f64x2.div(getv(qn, b * mPad + s), nrm));
+  if (vnorm) v128.store(vnorm, nrm);
+}
+
+/** The pick rule of the reference (`pickIndex`): lane `lane` of the weights at g. */
+function pick(g: usize, nk: i32, lane: i32, total: f64, u: f64): i32 {
+  const target = u * total;
+  let cum = 0.0;
+  let lastPositive = -1;
+  for (let i = 0; i < nk; i++) {
+    const gi = load<f64>(g + (<usize> i << 4) + (<usize> lane << 3));
+    cum += gi;
+    if (gi > 0.0) lastPositive = i;
+    if (target < cum) return i;
+  }
+  return lastPositive >= 0 ? lastPositive : <i32> Math.floor(u * <f64> nk);
+}
+
+function initLeft(q: usize, count: i32): void {
+  for (let s = 0; s < count; s++) setf(q, s, 1.0);
+}
+
+/**
+ * Draws `count` multi-indices into out (i32, sample-major). `interfaces` must have run.
+ * Work: 2 rmax mPad + 2 nmax f64.
+ */
+export function sample(m: Model, count: i32, out: usize, work: usize, rmax: i32, nmax: i32): void {
+  const d = m.d, mPad = (count + 1) & ~1;
+  let q = work, qn = work + (<usize> (rmax * mPad) << 3);
+  const g = qn + (<usize> (rmax * mPad) << 3);
+  initLeft(q, mPad);
+  for (let k = 0; k < d; k++) {
+    const nk = geti(m.n, k);
+    for (let s = 0; s < count; s += 2) {
+      const total = weightsPair(m, k, q, mPad, s, g);
+      const i0 = pick(g, nk, 0, f64x2.extract_lane(total, 0), rngUniform(m.rng));
+      let i1 = i0;
+      if (s + 1 < count) i1 = pick(g, nk, 1, f64x2.extract_lane(total, 1), rngUniform(m.rng));
+      store<i32>(out + (<usize> (s * d + k) << 2), i0);
+      if (s + 1 < count) store<i32>(out + (<usize> ((s + 1) * d + k) << 2), i1);
+      advancePair(m, k, q, qn, mPad, s, i0, i1, 0);
+    }
+    const t = q;
+    q = qn;
+    qn = t;
+  }
+}
+
+function idxAt(idx: usize, d: i32, s: i32, k: i32, count: i32): i32 {
+  return load<i32>(idx + (<usize> ((s < count ? s : count - 1) * d + k) << 2));
+}
+
+/** Log-probabilities of `count` multi-indices (by the sampling recursion) into out (f64). */
+export function logProb(
+  m: Model,
+  idx: usize,
+  count: i32,
+  out: usize,
+  work: usize,
+  rmax: i32,
+  nmax: i32,
+): void {
+  const d = m.d, mPad = (count + 1) & ~1;
+  let q = work, qn = work + (<usize> (rmax * mPad) << 3);
+  const g = qn + (<usize> (rmax * mPad) << 3);
+  initLeft(q, mPad);
+  for (let s = 0; s < count; s++) setf(out, s, 0.0);
+  for (let k = 0; k < d; k++) {
+    for (let s = 0; s < count; s += 2) {
+      const total = weightsPair(m, k, q, mPad, s, g);
+      const i0 = idxAt(idx, d, s, k, count), i1 = idxAt(idx, d, s + 1, k, count);
+      addf(out, s, Math.log(load<f64>(g + (<usize> i0 << 4)) / f64x2.extract_lane(total, 0)));
+      if (s + 1 < count) {
+        addf(
+          out,
+          s + 1,
+          Math.log(load<f64>(g + (<usize> i1 << 4), 8) / f64x2.extract_lane(total, 1)),
+        );
+      }
+      advancePair(m, k, q, qn, mPad, s, i0, i1, 0);
+    }
+    const t = q;
+    q = qn;
+    qn = t;
+  }
+}
+
+/**
+ * The loss mean_s -log p(idx_s) (returned) and its gradient into m.grad (overwritten), through
+ * the chosen path, the conditional weights and the interface vectors. `interfaces` must have
+ * run. Work: (d + 1) rmax mPad + d mPad + 2 nmax + 4 rmax f64.
+ */
+export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i32, nmax: i32): f64 {
+  const d = m.d, mPad = (count + 1) & ~1, c = -1.0 / <f64> count;
+  const qStride = rmax * mPad;
+  const qs = work; // q input of core k at qs + k * qStride
+  const vn = qs + (<usize> ((d + 1) * qStride) << 3); // norms of the outputs, [k][s]
+  const g = vn + (<usize> (d * mPad) << 3);
+  const gq = g + (<usize> (nmax * 2) << 3),
+    gqIn = gq + (<usize> rmax << 3),
+    gv = gqIn + (<usize> rmax << 3);
+  memory.fill(m.grad, 0, <usize> m.size << 3);
+  memory.fill(m.gz, 0, <usize> geti(m.zOff, d) << 3);
+  let loss = 0.0;
+  // Forward on pairs, keeping every core's input q and output norms.
+  initLeft(qs, mPad);
+  for (let k = 0; k < d; k++) {
+    const q = qs + (<usize> (k * qStride) << 3), qn = qs + (<usize> ((k + 1) * qStride) << 3);
+    for (let s = 0; s < count; s += 2) {
+      const total = weightsPair(m, k, q, mPad, s, g);
+      const i0 = idxAt(idx, d, s, k, count), i1 = idxAt(idx, d, s + 1, k, count);
+      loss += c * Math.log(load<f64>(g + (<usize> i0 << 4)) / f64x2.extract_lane(total, 0));
+      if (s + 1 < count) {
+        loss += c * Math.log(load<f64>(g + (<usize> i1 << 4), 8) / f64x2.extract_lane(total, 1));
+      }
+      advancePair(m, k, q, qn, mPad, s, i0, i1, vn + (<usize> (k * mPad + s) << 3));
+    }
+  }
+  // Backward, one sample at a time.
+  for (let s = 0; s < count; s++) {
+    for (let b = 0; b < rmax; b++) setf(gq, b, 0.0);
+    for (let k = d - 1; k >= 0; k--) {
+      const rl = geti(m.ranks, k), rr = geti(m.ranks, k + 1), nk = geti(m.n, k);
+      const co = geti(m.coreOff, k), zk = geti(m.zOff, k), wk = geti(m.wOff, k);
+      const i = idxAt(idx, d, s, k, count);
+      const q = qs + (<usize> (k * qStride + s) << 3),
+        qOut = qs + (<usize> ((k + 1) * qStride + s) << 3);
+      const nrm = getf(vn, k * mPad + s);
+      let proj = 0.0;
+      for (let b = 0; b < rr; b++) proj += getf(qOut, b * mPad) * getf(gq, b);
+      for (let b = 0; b < rr; b++) setf(gv, b, (getf(gq, b) - getf(qOut, b * mPad) * proj) / nrm);
+      for (let a = 0; a < rl; a++) {
+        const qa = getf(q, a * mPad), row = co + (a * nk + i) * rr;
+        let acc = 0.0;
+        for (let b = 0; b < rr; b++) {
+          addf(m.grad, row + b, qa * getf(gv, b));
+          acc += getf(m.cores, row + b) * getf(gv, b);
+        }
+        setf(gqIn, a, acc);
+      }
+      let total = 0.0;
+      for (let j = 0; j < nk; j++) {
+        let aj = 0.0;
+        for (let a = 0; a < rl; a++) aj += getf(q, a * mPad) * getf(m.w, wk + j * rl + a);
+        setf(g, j, aj);
+        total += Math.abs(aj);
+      }
+      for (let j = 0; j < nk; j++) {
+        const aj = getf(g, j);
+        const sg: f64 = aj > 0.0 ? 1.0 : aj < 0.0 ? -1.0 : 0.0;
+        const ca = c * ((j == i ? 1.0 / aj : 0.0) - sg / total);
+        if (ca == 0.0) continue;
+        for (let a = 0; a < rl; a++) {
+          const cq = ca * getf(q, a * mPad), row = co + (a * nk + j) * rr;
+          addf(gqIn, a, ca * getf(m.w, wk + j * rl + a));
+          for (let b = 0; b < rr; b++) {
+            addf(m.grad, row + b, cq * getf(m.z, zk + b));
+            addf(m.gz, zk + b, cq * getf(m.cores, row + b));
+          }
+        }
+      }
+      for (let a = 0; a < rl; a++) setf(gq, a, getf(gqIn, a));
+    }
+  }
+  // Backward through the interface vectors, z_k = u / |u|, u = sum_j G_{k+1}[:, j, :] z_{k+1}.
+  for (let k = 0; k < d - 1; k++) {
+    const rl = geti(m.ranks, k + 1), rr = geti(m.ranks, k + 2), nk = geti(m.n, k + 1);
+    const co = geti(m.coreOff, k + 1), zk = geti(m.zOff, k), zn = geti(m.zOff, k + 1);
+    const nrm = getf(m.znorm, k);
+    let proj = 0.0;
+    for (let a = 0; a < rl; a++) proj += getf(m.z, zk + a) * getf(m.gz, zk + a);
+    for (let a = 0; a < rl; a++) {
+      const gu = (getf(m.gz, zk + a) - getf(m.z, zk + a) * proj) / nrm;
+      for (let j = 0; j < nk; j++) {
+        const row = co + (a * nk + j) * rr;
+        for (let b = 0; b < rr; b++) {
+          addf(m.grad, row + b, gu * getf(m.z, zn + b));
+          addf(m.gz, zn + b, gu * getf(m.cores, row + b));
+        }
+      }
+    }
+  }
+  return loss;
+}
+
+/** One Adam step on the cores with m.grad; c1 = 1 - beta1^t and c2 = 1 - beta2^t (bias corrections). */
+export function adam(m: Model, lr: f64, beta1: f64, beta2: f64, eps: f64, c1: f64, c2: f64): void {
+  const b1 = f64x2.splat(beta1), b2 = f64x2.splat(beta2), ob1 = f64x2.splat(1.0 - beta1);
+  const ob2 = f64x2.splat(1.0 - beta2), vc1 = f64x2.splat(c1), vc2 = f64x2.splat(c2);
+  const vlr = f64x2.splat(lr), veps = f64x2.splat(eps);
+  const size = m.size;
+  let j = 0;
+  for (; j + 1 < size; j += 2) {
+    const gj = getv(m.grad, j);
+    const mj = f64x2.add(f64x2.mul(b1, getv(m.adamM, j)), f64x2.mul(ob1, gj));
+    const vj = f64x2.add(f64x2.mul(b2, getv(m.adamV, j)), f64x2.mul(f64x2.mul(ob2, gj), gj));
+    setv(m.adamM, j, mj);
+    setv(m.adamV, j, vj);
+    const step = f64x2.div(
+      f64x2.mul(vlr, f64x2.div(mj, vc1)),
+      f64x2.add(f64x2.sqrt(f64x2.div(vj, vc2)), veps),
+    );
+    setv(m.cores, j, f64x2.sub(getv(m.cores, j), step));
+  }
+  for (; j < size; j++) {
+    const gj = getf(m.grad, j);
+    const mj = beta1 * getf(m.adamM, j) + (1.0 - beta1) * gj;
+    const vj = beta2 * getf(m.adamV, j) + (1.0 - beta2) * gj * gj;
+    setf(m.adamM, j, mj);
+    setf(m.adamV, j, vj);
+    setf(m.cores, j, getf(m.cores, j) - lr * (mj / c1) / (Math.sqrt(vj / c2) + eps));
+  }
+}
+
+// ---- quantized modes ----
+
+/**
+ * Multi-indices over coordinates from digit tuples (little-endian mixed radix): for each of
+ * `count` tuples of `dq` digits, coordinate k is sum_j b_j prod_{l<j} digitN_l over its block
+ * [offsets[k], offsets[k + 1]).
+ */
+export function fromDigits(
+  digits: usize,
+  count: i32,
+  dq: i32,
+  digitN: usize,
+  offsets: usize,
+  d: i32,
+  out: usize,
+): void {
+  for (let s = 0; s < count; s++) {
+    for (let k = 0; k < d; k++) {
+      let v = 0;
+      for (let j = geti(offsets, k + 1) - 1; j >= geti(offsets, k); j--) {
+        v = v * geti(digitN, j) + geti(digits, s * dq + j);
+      }
+      store<i32>(out + (<usize> (s * d + k) << 2), v);
+    }
+  }
+}

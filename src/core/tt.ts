@@ -1,0 +1,369 @@
+/**
+ * The tensor-train model of PROTES on the WASM SIMD core: sampling, log-probabilities, the
+ * exact gradient of the mean negative log-likelihood and Adam steps. This module is the only
+ * one that touches WASM memory; `tt_reference.ts` states the same operations in plain
+ * TypeScript and documents the layout.
+ *
+ * @example
+ * ```ts
+ * import { TensorTrain } from "./tt.ts";
+ * import { Rng } from "./rng.ts";
+ * const rng = new Rng(0);
+ * const tt = new TensorTrain([2, 2, 2, 2], 3, rng);
+ * const idx = tt.sample(rng, 10); // 10 multi-indices, sample-major
+ * tt.adamStep(idx.subarray(0, 4 * 2), 0.05); // raise the likelihood of the first two
+ * ```
+ * @module
+ */
+
+import { wasmBase64 } from "./_wasm_bytes.ts";
+import { decodeBase64 } from "../io/base64.ts";
+import type { Rng } from "./rng.ts";
+import type { QuantizedSpace } from "../space/quantize.ts";
+import { type TTLayout, ttLayout } from "./tt_reference.ts";
+
+interface CoreExports {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  rngNextU32(st: number): number;
+  rngUniform(st: number): number;
+  interfaces(model: number): void;
+  sample(model: number, count: number, out: number, work: number, rmax: number, nmax: number): void;
+  logProb(
+    model: number,
+    idx: number,
+    count: number,
+    out: number,
+    work: number,
+    rmax: number,
+    nmax: number,
+  ): void;
+  gradient(
+    model: number,
+    idx: number,
+    count: number,
+    work: number,
+    rmax: number,
+    nmax: number,
+  ): number;
+  adam(
+    model: number,
+    lr: number,
+    b1: number,
+    b2: number,
+    eps: number,
+    c1: number,
+    c2: number,
+  ): void;
+  fromDigits(
+    digits: number,
+    count: number,
+    dq: number,
+    digitN: number,
+    offsets: number,
+    d: number,
+    out: number,
+  ): void;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+/** Instantiate the embedded core (compiled once per process). */
+function instantiate(): CoreExports {
+  compiled ??= new WebAssembly.Module(decodeBase64(wasmBase64) as Uint8Array<ArrayBuffer>);
+  const instance = new WebAssembly.Instance(compiled, {
+    env: {
+      abort() {
+        throw new Error("WASM core aborted");
+      },
+    },
+  });
+  return instance.exports as unknown as CoreExports;
+}
+
+const align = (x: number) => (x + 15) & ~15;
+
+/** A bump allocator over a core instance's memory; grows the memory on demand. */
+class Arena {
+  top: number;
+  constructor(readonly core: CoreExports, start: number) {
+    this.top = align(start);
+  }
+  alloc(bytes: number): number {
+    const at = this.top;
+    this.top = align(at + bytes);
+    const need = this.top - this.core.memory.buffer.byteLength;
+    if (need > 0) this.core.memory.grow(Math.ceil(need / 65536));
+    return at;
+  }
+}
+
+/** Adam hyperparameters (defaults of the PROTES reference: 0.9, 0.999, 1e-8). */
+export interface AdamOptions {
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+}
+
+/** A tensor-train probability model whose cores live in a WASM core instance. */
+export class TensorTrain {
+  /** Shapes and offsets. */
+  readonly layout: TTLayout;
+  readonly #core: CoreExports;
+  readonly #model: number;
+  readonly #cores: number;
+  readonly #grad: number;
+  readonly #rng: number;
+  readonly #scratch: number;
+  readonly #rmax: number;
+  readonly #nmax: number;
+  #adamSteps = 0;
+  #fresh = false; // interface vectors up to date with the cores
+
+  /**
+   * A tensor train with cores (r_{k-1}, n_k, r_k), entries i.i.d. uniform on [0, 1) from rng.
+   * @param n mode sizes, one per core (each >= 2)
+   * @param r inner rank
+   * @param rng generator for the initial entries (core by core, row-major)
+   * @example
+   * ```ts
+   * import { TensorTrain } from "./tt.ts";
+   * import { Rng } from "./rng.ts";
+   * const tt = new TensorTrain([3, 4], 2, new Rng(1));
+   * if (tt.cores.length !== 1 * 3 * 2 + 2 * 4 * 1) throw new Error();
+   * ```
+   */
+  constructor(n: ArrayLike<number>, r: number, rng: Rng) {
+    const layout = ttLayout(n, r);
+    this.layout = layout;
+    const core = this.#core = instantiate();
+    const { d, size, zOffset } = layout;
+    const arena = new Arena(core, core.heapBase());
+    this.#model = arena.alloc(17 * 4);
+    const ints = (values: Int32Array) => {
+      const at = arena.alloc(values.length * 4);
+      new Int32Array(core.memory.buffer, at, values.length).set(values);
+      return at;
+    };
+    const wOffset = new Int32Array(d + 1);
+    for (let k = 0; k < d; k++) wOffset[k + 1] = wOffset[k] + layout.n[k] * layout.ranks[k];
+    const nAt = ints(layout.n), ranksAt = ints(layout.ranks), coreOffAt = ints(layout.coreOffset);
+    const zOffAt = ints(zOffset), wOffAt = ints(wOffset);
+    const f64s = (count: number) => arena.alloc(count * 8);
+    this.#cores = f64s(size);
+    const z = f64s(zOffset[d]), znorm = f64s(d), w = f64s(wOffset[d]);
+    this.#grad = f64s(size);
+    const gz = f64s(zOffset[d]), adamM = f64s(size), adamV = f64s(size);
+    this.#rng = arena.alloc(16);
+    this.#scratch = arena.top;
+    new Uint32Array(core.memory.buffer, this.#model, 17).set([
+      d,
+      nAt,
+      ranksAt,
+      coreOffAt,
+      zOffAt,
+      wOffAt,
+      this.#cores,
+      z,
+      znorm,
+      w,
+      this.#grad,
+      gz,
+      adamM,
+      adamV,
+      this.#rng,
+      size,
+    ]);
+    this.#rmax = Math.max(...layout.ranks);
+    this.#nmax = Math.max(...layout.n);
+    const init = new Float64Array(size);
+    for (let j = 0; j < size; j++) init[j] = rng.uniform();
+    this.cores = init;
+  }
+
+  /** A copy of the parameters (layout of `tt_reference.ts`). */
+  get cores(): Float64Array {
+    return new Float64Array(this.#core.memory.buffer, this.#cores, this.layout.size).slice();
+  }
+
+  /** Replace the parameters. */
+  set cores(values: Float64Array) {
+    if (values.length !== this.layout.size) {
+      throw new RangeError(`expected ${this.layout.size} parameters, got ${values.length}`);
+    }
+    new Float64Array(this.#core.memory.buffer, this.#cores, this.layout.size).set(values);
+    this.#fresh = false;
+  }
+
+  #refresh(): void {
+    if (!this.#fresh) this.#core.interfaces(this.#model);
+    this.#fresh = true;
+  }
+
+  /** Scratch memory for one call: a work area of f64s, then the extra buffers (bytes). */
+  #reserve(workF64: number, ...extraBytes: number[]): number[] {
+    const arena = new Arena(this.#core, this.#scratch);
+    return [arena.alloc(workF64 * 8), ...extraBytes.map((b) => arena.alloc(b))];
+  }
+
+  #workSample(m: number): number {
+    const mPad = (m + 1) & ~1;
+    return 2 * this.#rmax * mPad + 2 * this.#nmax;
+  }
+
+  #putIndices(at: number, idx: Int32Array): void {
+    const { d, n } = this.layout;
+    if (idx.length % d !== 0 || idx.length === 0) {
+      throw new RangeError(`expected a positive multiple of d = ${d} indices, got ${idx.length}`);
+    }
+    for (let j = 0; j < idx.length; j++) {
+      const v = idx[j], nk = n[j % d];
+      if (!(v >= 0 && v < nk)) {
+        throw new RangeError(`index ${v} out of range 0..${nk - 1} at coordinate ${j % d}`);
+      }
+    }
+    new Int32Array(this.#core.memory.buffer, at, idx.length).set(idx);
+  }
+
+  /**
+   * Draw m multi-indices (core by core, one uniform of `rng` per core and sample).
+   * @param rng the generator; its state advances exactly as in `sampleReference`
+   * @param m number of samples
+   * @returns m d indices, sample-major
+   * @example
+   * ```ts
+   * import { TensorTrain } from "./tt.ts";
+   * import { Rng } from "./rng.ts";
+   * const rng = new Rng(3);
+   * const s = new TensorTrain([2, 5], 2, rng).sample(rng, 4);
+   * if (s.length !== 8) throw new Error();
+   * ```
+   */
+  sample(rng: Rng, m: number): Int32Array {
+    if (!Number.isInteger(m) || m < 1) throw new RangeError(`sample count must be >= 1, got ${m}`);
+    this.#refresh();
+    const d = this.layout.d;
+    const [work, out] = this.#reserve(this.#workSample(m), m * d * 4);
+    const mem = this.#core.memory.buffer;
+    new Uint32Array(mem, this.#rng, 4).set(rng.state);
+    this.#core.sample(this.#model, m, out, work, this.#rmax, this.#nmax);
+    const buffer = this.#core.memory.buffer;
+    rng.state.set(new Uint32Array(buffer, this.#rng, 4));
+    return new Int32Array(buffer, out, m * d).slice();
+  }
+
+  /**
+   * Log-probabilities of multi-indices, by the sampling recursion.
+   * @param idx m d indices, sample-major
+   * @returns m log-probabilities
+   * @example
+   * ```ts
+   * import { TensorTrain } from "./tt.ts";
+   * import { Rng } from "./rng.ts";
+   * const tt = new TensorTrain([2, 2], 1, new Rng(0));
+   * tt.cores = new Float64Array(4).fill(1);
+   * if (Math.abs(tt.logProb(Int32Array.of(1, 0))[0] - Math.log(0.25)) > 1e-15) throw new Error();
+   * ```
+   */
+  logProb(idx: Int32Array): Float64Array {
+    this.#refresh();
+    const m = idx.length / this.layout.d;
+    const [work, at, out] = this.#reserve(this.#workSample(m), idx.length * 4, m * 8);
+    this.#putIndices(at, idx);
+    this.#core.logProb(this.#model, at, m, out, work, this.#rmax, this.#nmax);
+    return new Float64Array(this.#core.memory.buffer, out, m).slice();
+  }
+
+  #gradientInPlace(idx: Int32Array): number {
+    this.#refresh();
+    const { d } = this.layout;
+    const m = idx.length / d, mPad = (m + 1) & ~1;
+    const workF64 = (d + 1) * this.#rmax * mPad + d * mPad + 2 * this.#nmax + 3 * this.#rmax;
+    const [work, at] = this.#reserve(workF64, idx.length * 4);
+    this.#putIndices(at, idx);
+    return this.#core.gradient(this.#model, at, m, work, this.#rmax, this.#nmax);
+  }
+
+  /**
+   * The loss mean(-log p) over multi-indices and its gradient with respect to the cores.
+   * @param idx m d indices, sample-major
+   * @returns the loss and the gradient (layout of `cores`)
+   * @example
+   * ```ts
+   * import { TensorTrain } from "./tt.ts";
+   * import { Rng } from "./rng.ts";
+   * const tt = new TensorTrain([2, 2], 1, new Rng(0));
+   * tt.cores = new Float64Array(4).fill(1);
+   * const { loss, grad } = tt.gradient(Int32Array.of(0, 0));
+   * if (Math.abs(loss - Math.log(4)) > 1e-15 || Math.abs(grad[0] + 0.5) > 1e-15) throw new Error();
+   * ```
+   */
+  gradient(idx: Int32Array): { loss: number; grad: Float64Array } {
+    const loss = this.#gradientInPlace(idx);
+    const grad = new Float64Array(this.#core.memory.buffer, this.#grad, this.layout.size).slice();
+    return { loss, grad };
+  }
+
+  /**
+   * One Adam step on L = mean(-log p) over the given multi-indices (state persists across calls).
+   * @param idx m d indices, sample-major
+   * @param lr learning rate
+   * @param opts Adam's beta1, beta2 and eps
+   * @returns the loss before the step
+   * @example
+   * ```ts
+   * import { TensorTrain } from "./tt.ts";
+   * import { Rng } from "./rng.ts";
+   * const tt = new TensorTrain([2, 2, 2], 2, new Rng(0));
+   * const target = Int32Array.of(1, 0, 1);
+   * const before = tt.logProb(target)[0];
+   * for (let t = 0; t < 20; t++) tt.adamStep(target, 0.05);
+   * if (!(tt.logProb(target)[0] > before)) throw new Error();
+   * ```
+   */
+  adamStep(idx: Int32Array, lr: number, opts: AdamOptions = {}): number {
+    const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8 } = opts;
+    const loss = this.#gradientInPlace(idx);
+    this.#adamSteps += 1;
+    const t = this.#adamSteps;
+    this.#core.adam(this.#model, lr, beta1, beta2, eps, 1 - beta1 ** t, 1 - beta2 ** t);
+    this.#fresh = false;
+    return loss;
+  }
+
+  /**
+   * Coordinate indices of digit tuples sampled from this train (the quantized map of `q`,
+   * computed by the WASM core).
+   * @param digits m dq digits, sample-major, dq = `q.digitN.length`
+   * @param q the quantized space whose digits these are
+   * @returns m d coordinate indices, sample-major
+   * @example
+   * ```ts
+   * import { TensorTrain } from "./tt.ts";
+   * import { Rng } from "./rng.ts";
+   * import { QuantizedSpace } from "../space/quantize.ts";
+   * const q = new QuantizedSpace([64], 2);
+   * const tt = new TensorTrain(q.digitN, 2, new Rng(0));
+   * if (tt.toCoordinates(Int32Array.of(1, 0, 1, 0, 0, 1), q)[0] !== 37) throw new Error();
+   * ```
+   */
+  toCoordinates(digits: Int32Array, q: QuantizedSpace): Int32Array {
+    const dq = q.digitN.length, d = q.n.length, m = digits.length / dq;
+    if (dq !== this.layout.d) {
+      throw new RangeError(`the space has ${dq} digits, the train ${this.layout.d} cores`);
+    }
+    const [, digitN, offsets, at, out] = this.#reserve(
+      0,
+      dq * 4,
+      (d + 1) * 4,
+      digits.length * 4,
+      m * d * 4,
+    );
+    const buffer = this.#core.memory.buffer;
+    new Int32Array(buffer, digitN, dq).set(q.digitN);
+    new Int32Array(buffer, offsets, d + 1).set(q.offsets);
+    this.#putIndices(at, digits);
+    this.#core.fromDigits(at, m, dq, digitN, offsets, d, out);
+    return new Int32Array(this.#core.memory.buffer, out, m * d).slice();
+  }
+}
