@@ -1,0 +1,75 @@
+/**
+ * `oneplusone`: the (1+1) evolution strategy of nevergrad's OnePlusOne. The first ask is the
+ * start point x0; afterwards each ask mutates the incumbent by sigma N(0, I), and the child
+ * replaces the incumbent when at least as good. sigma starts at sigma0 (1, nevergrad's
+ * default), is doubled on success and multiplied by 0.84 otherwise (nevergrad's constants; a
+ * one-fifth success rule, since 2^(1/5) 0.84^(4/5) ~ 1). One point per ask (no population).
+ *
+ * Spaces: grids and boxes through the genotype of `_encoding.ts` (grid index =
+ * floor(n Phi(u)); bounded box coordinates through lower + (upper - lower) Phi(u)).
+ * Ties count as success, so on a grid a step too small to leave the cell grows again.
+ *
+ * @example
+ * ```ts
+ * import { optimize } from "./optimize.ts";
+ * import "./oneplusone.ts";
+ * const sphere = (b: Float64Array[]) => b.map((x) => x.reduce((s, v) => s + v * v, 0));
+ * const r = await optimize<Float64Array>("oneplusone", sphere, {
+ *   space: { d: 3 }, budget: 1000, seed: 0, params: { x0: 1 },
+ * });
+ * if (!(r.value < 1e-6)) throw new Error(`reached ${r.value}`);
+ * ```
+ * @module
+ */
+
+import type { Rng } from "../core/rng.ts";
+import { registerMethod } from "./registry.ts";
+import { checkX0, Encoding, startParams } from "./_encoding.ts";
+import type { MinimizerContext, Point } from "./types.ts";
+
+/** The (1+1)-ES with the doubling / 0.84 step-size rule. */
+export class OnePlusOne {
+  readonly #enc: Encoding;
+  readonly #rng: Rng;
+  /** The incumbent genotype and its value (Infinity before the first tell). */
+  x: Float64Array;
+  value = Infinity;
+  /** The current mutation step. */
+  sigma: number;
+  #pending: Float64Array | undefined;
+
+  constructor(ctx: MinimizerContext) {
+    this.#enc = new Encoding(ctx.space);
+    this.#rng = ctx.rng;
+    this.x = this.#enc.mean0(ctx.params.x0);
+    this.sigma = ctx.params.sigma0 as number;
+  }
+
+  ask(): Point[] {
+    this.#pending = this.value === Infinity
+      ? this.x.slice()
+      : this.#enc.sample(this.#rng, this.x, this.sigma);
+    return [this.#enc.decode(this.#pending)];
+  }
+
+  tell(points: Point[], values: Float64Array): void {
+    if (points.length === 0) return;
+    const first = this.value === Infinity;
+    if (values[0] <= this.value) {
+      this.x = this.#pending!;
+      this.value = values[0];
+      if (!first) this.sigma *= 2; // nevergrad OnePlusOne: doubling on success
+    } else {
+      this.sigma *= 0.84; // nevergrad OnePlusOne: 0.84 on failure
+    }
+  }
+}
+
+registerMethod({
+  name: "oneplusone",
+  description: "(1+1)-ES, sigma doubled on success and times 0.84 otherwise (nevergrad)",
+  spaces: ["grid", "box"],
+  params: startParams,
+  check: checkX0,
+  create: (ctx) => new OnePlusOne(ctx),
+});
