@@ -158,10 +158,8 @@ class Discriminator(nn.Module):
         c, h, _ = in_shape
         sn = spectral_norm
         self.net = nn.Sequential(
-            sn(nn.Conv2d(c, ch, 3, 1, 1)), nn.LeakyReLU(0.1),
-            sn(nn.Conv2d(ch, ch, 4, 2, 1)), nn.LeakyReLU(0.1),
-            sn(nn.Conv2d(ch, ch * 2, 3, 1, 1)), nn.LeakyReLU(0.1),
-            sn(nn.Conv2d(ch * 2, ch * 2, 4, 2, 1)), nn.LeakyReLU(0.1),
+            sn(nn.Conv2d(c, ch, 4, 2, 1)), nn.LeakyReLU(0.1),
+            sn(nn.Conv2d(ch, ch * 2, 4, 2, 1)), nn.LeakyReLU(0.1),
             sn(nn.Conv2d(ch * 2, ch * 4, 3, 1, 1)), nn.LeakyReLU(0.1),
         )
         self.fc = sn(nn.Linear(ch * 4 * (h // 4) ** 2, 1))
