@@ -28,22 +28,22 @@ class Model {
   size: i32; // number of parameters
 }
 
-function geti(p: usize, k: i32): i32 {
+@inline function geti(p: usize, k: i32): i32 {
   return load<i32>(p + (<usize> k << 2));
 }
-function getf(p: usize, j: i32): f64 {
+@inline function getf(p: usize, j: i32): f64 {
   return load<f64>(p + (<usize> j << 3));
 }
-function setf(p: usize, j: i32, v: f64): void {
+@inline function setf(p: usize, j: i32, v: f64): void {
   store<f64>(p + (<usize> j << 3), v);
 }
-function addf(p: usize, j: i32, v: f64): void {
+@inline function addf(p: usize, j: i32, v: f64): void {
   store<f64>(p + (<usize> j << 3), load<f64>(p + (<usize> j << 3)) + v);
 }
-function getv(p: usize, j: i32): v128 {
+@inline function getv(p: usize, j: i32): v128 {
   return v128.load(p + (<usize> j << 3));
 }
-function setv(p: usize, j: i32, v: v128): void {
+@inline function setv(p: usize, j: i32, v: v128): void {
   v128.store(p + (<usize> j << 3), v);
 }
 
@@ -114,19 +114,17 @@ export function interfaces(m: Model): void {
 // ---- the left-to-right recursion on pairs of samples ----
 
 /**
- * Weights g_i = |q . w_k[i]| of a pair (lanes s, s+1) into g (v128 per i); returns the sums.
+ * Weights g_i = |q . w[i]| of a pair (lanes s, s+1) into g (v128 per i); returns the sums.
+ * w points at the core's contractions w_k (nk x rl).
  */
-
-function weightsPair(m: Model, k: i32, q: usize, mPad: i32, s: i32, g: usize): v128 {
-  const rl = geti(m.ranks, k), nk = geti(m.n, k), wk = geti(m.wOff, k);
+@inline
+function weightsPair(w: usize, rl: i32, nk: i32, q: usize, mPad: i32, s: i32, g: usize): v128 {
   let total = f64x2.splat(0.0);
   for (let i = 0; i < nk; i++) {
     let acc = f64x2.splat(0.0);
+    const wi = w + (<usize>(i * rl) << 3);
     for (let a = 0; a < rl; a++) {
-      acc = f64x2.add(
-        acc,
-        f64x2.mul(getv(q, a * mPad + s), f64x2.splat(getf(m.w, wk + i * rl + a))),
-      );
+      acc = f64x2.add(acc, f64x2.mul(getv(q, a * mPad + s), v128.load64_splat(wi + (<usize>a << 3))));
     }
     acc = f64x2.abs(acc);
     setv(g, i << 1, acc);
@@ -135,30 +133,24 @@ function weightsPair(m: Model, k: i32, q: usize, mPad: i32, s: i32, g: usize): v
   return total;
 }
 
-/** q' = normalize(q G_k[:, i_lane, :]) for a pair; stores the norms into vnorm (v128) if nonzero. */
-
+/**
+ * q' = normalize(q G[:, i_lane, :]) for a pair; stores the norms at vnorm (v128) if nonzero.
+ * core points at G_k (rl x nk x rr).
+ */
+@inline
 function advancePair(
-  m: Model,
-  k: i32,
-  q: usize,
-  qn: usize,
-  mPad: i32,
-  s: i32,
-  i0: i32,
-  i1: i32,
+  core: usize, rl: i32, nk: i32, rr: i32, q: usize, qn: usize, mPad: i32, s: i32, i0: i32, i1: i32,
   vnorm: usize,
 ): void {
-  const rl = geti(m.ranks, k), rr = geti(m.ranks, k + 1), nk = geti(m.n, k), c = geti(m.coreOff, k);
   let ss = f64x2.splat(0.0);
+  const c0 = core + (<usize>(i0 * rr) << 3), c1 = core + (<usize>(i1 * rr) << 3);
+  const rowStride = <usize>(nk * rr) << 3;
   for (let b = 0; b < rr; b++) {
     let acc = f64x2.splat(0.0);
+    const bo = <usize>b << 3;
     for (let a = 0; a < rl; a++) {
-      const row = c + a * nk * rr + b;
-      const gv = f64x2.replace_lane(
-        f64x2.splat(getf(m.cores, row + i0 * rr)),
-        1,
-        getf(m.cores, row + i1 * rr),
-      );
+      const ro = <usize>a * rowStride + bo;
+      const gv = v128.load64_lane(c1 + ro, v128.load64_splat(c0 + ro), 1);
       acc = f64x2.add(acc, f64x2.mul(getv(q, a * mPad + s), gv));
     }
     setv(qn, b * mPad + s, acc);
@@ -192,20 +184,22 @@ function initLeft(q: usize, count: i32): void {
  * Work: 2 rmax mPad + 2 nmax f64.
  */
 export function sample(m: Model, count: i32, out: usize, work: usize, rmax: i32, nmax: i32): void {
-  const d = m.d, mPad = (count + 1) & ~1;
-  let q = work, qn = work + (<usize> (rmax * mPad) << 3);
-  const g = qn + (<usize> (rmax * mPad) << 3);
+  const d = m.d, mPad = (count + 1) & ~1, nPtr = m.n, ranks = m.ranks, coreOff = m.coreOff;
+  const wOff = m.wOff, cores = m.cores, w = m.w, rng = m.rng;
+  let q = work, qn = work + (<usize>(rmax * mPad) << 3);
+  const g = qn + (<usize>(rmax * mPad) << 3);
   initLeft(q, mPad);
   for (let k = 0; k < d; k++) {
-    const nk = geti(m.n, k);
+    const nk = geti(nPtr, k), rl = geti(ranks, k), rr = geti(ranks, k + 1);
+    const wk = w + (<usize>geti(wOff, k) << 3), core = cores + (<usize>geti(coreOff, k) << 3);
     for (let s = 0; s < count; s += 2) {
-      const total = weightsPair(m, k, q, mPad, s, g);
-      const i0 = pick(g, nk, 0, f64x2.extract_lane(total, 0), rngUniform(m.rng));
+      const total = weightsPair(wk, rl, nk, q, mPad, s, g);
+      const i0 = pick(g, nk, 0, f64x2.extract_lane(total, 0), rngUniform(rng));
       let i1 = i0;
-      if (s + 1 < count) i1 = pick(g, nk, 1, f64x2.extract_lane(total, 1), rngUniform(m.rng));
-      store<i32>(out + (<usize> (s * d + k) << 2), i0);
-      if (s + 1 < count) store<i32>(out + (<usize> ((s + 1) * d + k) << 2), i1);
-      advancePair(m, k, q, qn, mPad, s, i0, i1, 0);
+      if (s + 1 < count) i1 = pick(g, nk, 1, f64x2.extract_lane(total, 1), rngUniform(rng));
+      store<i32>(out + (<usize>(s * d + k) << 2), i0);
+      if (s + 1 < count) store<i32>(out + (<usize>((s + 1) * d + k) << 2), i1);
+      advancePair(core, rl, nk, rr, q, qn, mPad, s, i0, i1, 0);
     }
     const t = q;
     q = qn;
@@ -213,38 +207,29 @@ export function sample(m: Model, count: i32, out: usize, work: usize, rmax: i32,
   }
 }
 
-function idxAt(idx: usize, d: i32, s: i32, k: i32, count: i32): i32 {
+@inline function idxAt(idx: usize, d: i32, s: i32, k: i32, count: i32): i32 {
   return load<i32>(idx + (<usize> ((s < count ? s : count - 1) * d + k) << 2));
 }
 
 /** Log-probabilities of `count` multi-indices (by the sampling recursion) into out (f64). */
-export function logProb(
-  m: Model,
-  idx: usize,
-  count: i32,
-  out: usize,
-  work: usize,
-  rmax: i32,
-  nmax: i32,
-): void {
-  const d = m.d, mPad = (count + 1) & ~1;
-  let q = work, qn = work + (<usize> (rmax * mPad) << 3);
-  const g = qn + (<usize> (rmax * mPad) << 3);
+export function logProb(m: Model, idx: usize, count: i32, out: usize, work: usize, rmax: i32, nmax: i32): void {
+  const d = m.d, mPad = (count + 1) & ~1, nPtr = m.n, ranks = m.ranks, coreOff = m.coreOff;
+  const wOff = m.wOff, cores = m.cores, w = m.w;
+  let q = work, qn = work + (<usize>(rmax * mPad) << 3);
+  const g = qn + (<usize>(rmax * mPad) << 3);
   initLeft(q, mPad);
   for (let s = 0; s < count; s++) setf(out, s, 0.0);
   for (let k = 0; k < d; k++) {
+    const nk = geti(nPtr, k), rl = geti(ranks, k), rr = geti(ranks, k + 1);
+    const wk = w + (<usize>geti(wOff, k) << 3), core = cores + (<usize>geti(coreOff, k) << 3);
     for (let s = 0; s < count; s += 2) {
-      const total = weightsPair(m, k, q, mPad, s, g);
+      const total = weightsPair(wk, rl, nk, q, mPad, s, g);
       const i0 = idxAt(idx, d, s, k, count), i1 = idxAt(idx, d, s + 1, k, count);
-      addf(out, s, Math.log(load<f64>(g + (<usize> i0 << 4)) / f64x2.extract_lane(total, 0)));
+      addf(out, s, Math.log(load<f64>(g + (<usize>i0 << 4)) / f64x2.extract_lane(total, 0)));
       if (s + 1 < count) {
-        addf(
-          out,
-          s + 1,
-          Math.log(load<f64>(g + (<usize> i1 << 4), 8) / f64x2.extract_lane(total, 1)),
-        );
+        addf(out, s + 1, Math.log(load<f64>(g + (<usize>i1 << 4), 8) / f64x2.extract_lane(total, 1)));
       }
-      advancePair(m, k, q, qn, mPad, s, i0, i1, 0);
+      advancePair(core, rl, nk, rr, q, qn, mPad, s, i0, i1, 0);
     }
     const t = q;
     q = qn;
@@ -255,60 +240,71 @@ export function logProb(
 /**
  * The loss mean_s -log p(idx_s) (returned) and its gradient into m.grad (overwritten), through
  * the chosen path, the conditional weights and the interface vectors. `interfaces` must have
- * run. Work: (d + 1) rmax mPad + d mPad + 2 nmax + 4 rmax f64.
+ * run. The backward pass runs core by core over all samples, so the conditional-weight term
+ * is accumulated over samples (acc[j][a] = sum_s ca_j q[a]) and applied once per core.
+ * Work: (d + 1) rmax mPad + d mPad + 2 nmax + count rmax + nmax rmax + 2 rmax f64.
  */
 export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i32, nmax: i32): f64 {
-  const d = m.d, mPad = (count + 1) & ~1, c = -1.0 / <f64> count;
+  const d = m.d, mPad = (count + 1) & ~1, c = -1.0 / <f64>count;
+  const nPtr = m.n, ranks = m.ranks, coreOff = m.coreOff, zOff = m.zOff, wOff = m.wOff;
+  const cores = m.cores, w = m.w, z = m.z, grad = m.grad, gz = m.gz;
   const qStride = rmax * mPad;
   const qs = work; // q input of core k at qs + k * qStride
-  const vn = qs + (<usize> ((d + 1) * qStride) << 3); // norms of the outputs, [k][s]
-  const g = vn + (<usize> (d * mPad) << 3);
-  const gq = g + (<usize> (nmax * 2) << 3),
-    gqIn = gq + (<usize> rmax << 3),
-    gv = gqIn + (<usize> rmax << 3);
-  memory.fill(m.grad, 0, <usize> m.size << 3);
-  memory.fill(m.gz, 0, <usize> geti(m.zOff, d) << 3);
+  const vn = qs + (<usize>((d + 1) * qStride) << 3); // norms of the outputs, [k][s]
+  const g = vn + (<usize>(d * mPad) << 3); // a_j of one sample (the forward uses 2 nmax)
+  const gq = g + (<usize>(nmax * 2) << 3); // dL/dq_out per sample, [s][rmax]
+  const acc = gq + (<usize>(count * rmax) << 3); // [j][a]
+  const gqIn = acc + (<usize>(nmax * rmax) << 3), gv = gqIn + (<usize>rmax << 3);
+  memory.fill(grad, 0, <usize>m.size << 3);
+  memory.fill(gz, 0, <usize>geti(zOff, d) << 3);
+  memory.fill(gq, 0, <usize>(count * rmax) << 3);
   let loss = 0.0;
   // Forward on pairs, keeping every core's input q and output norms.
   initLeft(qs, mPad);
   for (let k = 0; k < d; k++) {
-    const q = qs + (<usize> (k * qStride) << 3), qn = qs + (<usize> ((k + 1) * qStride) << 3);
+    const nk = geti(nPtr, k), rl = geti(ranks, k), rr = geti(ranks, k + 1);
+    const wk = w + (<usize>geti(wOff, k) << 3), core = cores + (<usize>geti(coreOff, k) << 3);
+    const q = qs + (<usize>(k * qStride) << 3), qn = qs + (<usize>((k + 1) * qStride) << 3);
     for (let s = 0; s < count; s += 2) {
-      const total = weightsPair(m, k, q, mPad, s, g);
+      const total = weightsPair(wk, rl, nk, q, mPad, s, g);
       const i0 = idxAt(idx, d, s, k, count), i1 = idxAt(idx, d, s + 1, k, count);
-      loss += c * Math.log(load<f64>(g + (<usize> i0 << 4)) / f64x2.extract_lane(total, 0));
-      if (s + 1 < count) {
-        loss += c * Math.log(load<f64>(g + (<usize> i1 << 4), 8) / f64x2.extract_lane(total, 1));
-      }
-      advancePair(m, k, q, qn, mPad, s, i0, i1, vn + (<usize> (k * mPad + s) << 3));
+      loss += c * Math.log(load<f64>(g + (<usize>i0 << 4)) / f64x2.extract_lane(total, 0));
+      if (s + 1 < count) loss += c * Math.log(load<f64>(g + (<usize>i1 << 4), 8) / f64x2.extract_lane(total, 1));
+      advancePair(core, rl, nk, rr, q, qn, mPad, s, i0, i1, vn + (<usize>(k * mPad + s) << 3));
     }
   }
-  // Backward, one sample at a time.
-  for (let s = 0; s < count; s++) {
-    for (let b = 0; b < rmax; b++) setf(gq, b, 0.0);
-    for (let k = d - 1; k >= 0; k--) {
-      const rl = geti(m.ranks, k), rr = geti(m.ranks, k + 1), nk = geti(m.n, k);
-      const co = geti(m.coreOff, k), zk = geti(m.zOff, k), wk = geti(m.wOff, k);
+  // Backward along the paths, core by core.
+  for (let k = d - 1; k >= 0; k--) {
+    const rl = geti(ranks, k), rr = geti(ranks, k + 1), nk = geti(nPtr, k);
+    const core = cores + (<usize>geti(coreOff, k) << 3), gcore = grad + (<usize>geti(coreOff, k) << 3);
+    const zk = z + (<usize>geti(zOff, k) << 3), gzk = gz + (<usize>geti(zOff, k) << 3);
+    const wk = w + (<usize>geti(wOff, k) << 3);
+    memory.fill(acc, 0, <usize>(nk * rl) << 3);
+    for (let s = 0; s < count; s++) {
       const i = idxAt(idx, d, s, k, count);
-      const q = qs + (<usize> (k * qStride + s) << 3),
-        qOut = qs + (<usize> ((k + 1) * qStride + s) << 3);
+      const q = qs + (<usize>(k * qStride + s) << 3), qOut = qs + (<usize>((k + 1) * qStride + s) << 3);
+      const gqs = gq + (<usize>(s * rmax) << 3);
       const nrm = getf(vn, k * mPad + s);
+      // q_out = v / |v|: dL/dv = (gq - q_out (q_out . gq)) / |v|.
       let proj = 0.0;
-      for (let b = 0; b < rr; b++) proj += getf(qOut, b * mPad) * getf(gq, b);
-      for (let b = 0; b < rr; b++) setf(gv, b, (getf(gq, b) - getf(qOut, b * mPad) * proj) / nrm);
+      for (let b = 0; b < rr; b++) proj += getf(qOut, b * mPad) * getf(gqs, b);
+      for (let b = 0; b < rr; b++) setf(gv, b, (getf(gqs, b) - getf(qOut, b * mPad) * proj) / nrm);
+      // v = q G[:, i, :].
       for (let a = 0; a < rl; a++) {
-        const qa = getf(q, a * mPad), row = co + (a * nk + i) * rr;
-        let acc = 0.0;
+        const qa = getf(q, a * mPad), row = (a * nk + i) * rr;
+        let t = 0.0;
         for (let b = 0; b < rr; b++) {
-          addf(m.grad, row + b, qa * getf(gv, b));
-          acc += getf(m.cores, row + b) * getf(gv, b);
+          const gb = getf(gv, b);
+          addf(gcore, row + b, qa * gb);
+          t += getf(core, row + b) * gb;
         }
-        setf(gqIn, a, acc);
+        setf(gqIn, a, t);
       }
+      // log g_i - log sum_j |a_j|, a_j = q . w[j].
       let total = 0.0;
       for (let j = 0; j < nk; j++) {
         let aj = 0.0;
-        for (let a = 0; a < rl; a++) aj += getf(q, a * mPad) * getf(m.w, wk + j * rl + a);
+        for (let a = 0; a < rl; a++) aj += getf(q, a * mPad) * getf(wk, j * rl + a);
         setf(g, j, aj);
         total += Math.abs(aj);
       }
@@ -318,31 +314,41 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
         const ca = c * ((j == i ? 1.0 / aj : 0.0) - sg / total);
         if (ca == 0.0) continue;
         for (let a = 0; a < rl; a++) {
-          const cq = ca * getf(q, a * mPad), row = co + (a * nk + j) * rr;
-          addf(gqIn, a, ca * getf(m.w, wk + j * rl + a));
-          for (let b = 0; b < rr; b++) {
-            addf(m.grad, row + b, cq * getf(m.z, zk + b));
-            addf(m.gz, zk + b, cq * getf(m.cores, row + b));
-          }
+          addf(gqIn, a, ca * getf(wk, j * rl + a));
+          addf(acc, j * rl + a, ca * getf(q, a * mPad));
         }
       }
-      for (let a = 0; a < rl; a++) setf(gq, a, getf(gqIn, a));
+      for (let a = 0; a < rl; a++) setf(gqs, a, getf(gqIn, a));
+    }
+    // sum_s ca_j q[a]: into G[a, j, :] (times z) and into dL/dz (times G).
+    for (let a = 0; a < rl; a++) {
+      for (let j = 0; j < nk; j++) {
+        const t = getf(acc, j * rl + a);
+        if (t == 0.0) continue;
+        const row = (a * nk + j) * rr;
+        for (let b = 0; b < rr; b++) {
+          addf(gcore, row + b, t * getf(zk, b));
+          addf(gzk, b, t * getf(core, row + b));
+        }
+      }
     }
   }
   // Backward through the interface vectors, z_k = u / |u|, u = sum_j G_{k+1}[:, j, :] z_{k+1}.
   for (let k = 0; k < d - 1; k++) {
-    const rl = geti(m.ranks, k + 1), rr = geti(m.ranks, k + 2), nk = geti(m.n, k + 1);
-    const co = geti(m.coreOff, k + 1), zk = geti(m.zOff, k), zn = geti(m.zOff, k + 1);
+    const rl = geti(ranks, k + 1), rr = geti(ranks, k + 2), nk = geti(nPtr, k + 1);
+    const core = cores + (<usize>geti(coreOff, k + 1) << 3), gcore = grad + (<usize>geti(coreOff, k + 1) << 3);
+    const zk = z + (<usize>geti(zOff, k) << 3), zn = z + (<usize>geti(zOff, k + 1) << 3);
+    const gzk = gz + (<usize>geti(zOff, k) << 3), gzn = gz + (<usize>geti(zOff, k + 1) << 3);
     const nrm = getf(m.znorm, k);
     let proj = 0.0;
-    for (let a = 0; a < rl; a++) proj += getf(m.z, zk + a) * getf(m.gz, zk + a);
+    for (let a = 0; a < rl; a++) proj += getf(zk, a) * getf(gzk, a);
     for (let a = 0; a < rl; a++) {
-      const gu = (getf(m.gz, zk + a) - getf(m.z, zk + a) * proj) / nrm;
+      const gu = (getf(gzk, a) - getf(zk, a) * proj) / nrm;
       for (let j = 0; j < nk; j++) {
-        const row = co + (a * nk + j) * rr;
+        const row = (a * nk + j) * rr;
         for (let b = 0; b < rr; b++) {
-          addf(m.grad, row + b, gu * getf(m.z, zn + b));
-          addf(m.gz, zn + b, gu * getf(m.cores, row + b));
+          addf(gcore, row + b, gu * getf(zn, b));
+          addf(gzn, b, gu * getf(core, row + b));
         }
       }
     }

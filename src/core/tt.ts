@@ -278,7 +278,8 @@ export class TensorTrain {
     this.#refresh();
     const { d } = this.layout;
     const m = idx.length / d, mPad = (m + 1) & ~1;
-    const workF64 = (d + 1) * this.#rmax * mPad + d * mPad + 2 * this.#nmax + 3 * this.#rmax;
+    const workF64 = (d + 1) * this.#rmax * mPad + d * mPad + 2 * this.#nmax + m * this.#rmax +
+      this.#nmax * this.#rmax + 2 * this.#rmax;
     const [work, at] = this.#reserve(workF64, idx.length * 4);
     this.#putIndices(at, idx);
     return this.#core.gradient(this.#model, at, m, work, this.#rmax, this.#nmax);

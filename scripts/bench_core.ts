@@ -1,0 +1,81 @@
+/**
+ * Times one PROTES iteration (sample K, keep the k_top best, one Adam step on them) on the
+ * WASM core and on the TypeScript reference, in the same process, and prints their ratio.
+ * Defaults are the spiking-network study's setting: d = 768 binary modes (128 latent
+ * coordinates x 6 digits), r = 5, K = 25, k_top = 5 (the TT-b preset).
+ *
+ * Usage: `deno task bench` or `deno run scripts/bench_core.ts [--d 768] [--r 5] [--k 25]
+ * [--k-top 5] [--iterations 200]`
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { Rng } from "../src/core/rng.ts";
+import { TensorTrain } from "../src/core/tt.ts";
+import { adamReference, gradientReference, sampleReference } from "../src/core/tt_reference.ts";
+import { smallest } from "../src/optim/_rank.ts";
+
+const { values } = parseArgs({
+  options: {
+    d: { type: "string", default: "768" },
+    r: { type: "string", default: "5" },
+    k: { type: "string", default: "25" },
+    "k-top": { type: "string", default: "5" },
+    iterations: { type: "string", default: "200" },
+  },
+});
+const [d, r, k, kTop, iterations] = [
+  values.d,
+  values.r,
+  values.k,
+  values["k-top"],
+  values.iterations,
+]
+  .map(Number);
+for (const [name, v] of Object.entries({ d, r, k, "k-top": kTop, iterations })) {
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(`--${name} must be a positive integer, got ${v}`);
+    Deno.exit(2);
+  }
+}
+
+// A fixed objective: the number of ones (only its ranking matters to PROTES).
+const score = (idx: Int32Array, s: number) => {
+  let v = 0;
+  for (let j = 0; j < d; j++) v += idx[s * d + j];
+  return -v;
+};
+function topRows(idx: Int32Array): Int32Array {
+  const values = Array.from({ length: k }, (_, s) => score(idx, s));
+  const top = smallest(values, kTop), out = new Int32Array(kTop * d);
+  top.forEach((s, j) => out.set(idx.subarray(s * d, (s + 1) * d), j * d));
+  return out;
+}
+
+function timeIt(label: string, step: () => void): number {
+  for (let i = 0; i < Math.min(20, iterations); i++) step(); // warm up the JIT
+  const t0 = performance.now();
+  for (let i = 0; i < iterations; i++) step();
+  const ms = (performance.now() - t0) / iterations;
+  console.log(`${label.padEnd(28)} ${ms.toFixed(4)} ms / iteration`);
+  return ms;
+}
+
+const n = new Array(d).fill(2);
+const wasmRng = new Rng(0);
+const tt = new TensorTrain(n, r, wasmRng);
+const wasm = timeIt("WASM SIMD core", () => {
+  tt.adamStep(topRows(tt.sample(wasmRng, k)), 0.05);
+});
+
+const refRng = new Rng(0);
+const ref = new TensorTrain(n, r, refRng);
+const cores = ref.cores, layout = ref.layout;
+const state = { m: new Float64Array(layout.size), v: new Float64Array(layout.size), t: 0 };
+const reference = timeIt("TypeScript reference", () => {
+  const top = topRows(sampleReference(layout, cores, refRng, k));
+  adamReference(cores, gradientReference(layout, cores, top).grad, state, 0.05);
+});
+
+console.log(`\nd=${d} binary modes, r=${r}, K=${k}, k_top=${kTop}, ${iterations} iterations`);
+console.log(`speed-up of the WASM core over the reference: ${(reference / wasm).toFixed(2)}x`);
