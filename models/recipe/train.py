@@ -157,6 +157,23 @@ def evaluate(model, x, y, bs=500):
     return correct / len(x), loss / len(x)
 
 
+def fix_output_shapes(path, shapes):
+    """The traced graph leaves non-batch output dims symbolic (dynamic reshapes); write the
+    concrete sizes observed on the sample run into the graph's output declarations."""
+    import onnx
+
+    m = onnx.load(path)
+    for o in m.graph.output:
+        dims = o.type.tensor_type.shape.dim
+        for i, d in enumerate(dims):
+            if i == 0:
+                d.dim_param = "B"
+            else:
+                d.dim_value = int(shapes[o.name][i])
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
+
+
 def export_target(args, model, epoch, acc, in_shape, extra):
     name = f"{args.stem}_e{epoch}" if args.model != "cnn" else args.stem
     path = os.path.join(args.out_dir, name + ".onnx")
@@ -176,6 +193,7 @@ def export_target(args, model, epoch, acc, in_shape, extra):
             )
     finally:
         common.EXPORT_MODE["on"] = False
+    fix_output_shapes(path, {n: tuple(o.shape) for n, o in zip(["logits", *names], outs)})
     layers = [{"name": n, "shape": ["B", *list(o.shape[1:])]} for n, o in zip(names, outs[1:])]
     meta = {
         "kind": "target", "arch": args.model, "epoch": epoch, "test_accuracy": acc,
@@ -315,6 +333,7 @@ def export_generator(args, module, name, dummy, meta, dynamic_in="z"):
     with torch.no_grad():
         torch.onnx.export(module, (dummy,), path, opset_version=OPSET, input_names=["z"], output_names=["image"],
                           dynamic_axes={"z": {0: "B"}, "image": {0: "B"}}, do_constant_folding=True)
+        fix_output_shapes(path, {"image": tuple(module(dummy).shape)})
     write_meta(args, name, meta)
     log(f"exported {path}")
 
@@ -382,8 +401,9 @@ def train_sngan(args):
         start_b = 0
         epoch += 1
         ck.save(state(epoch, 0), force=True)
-        q = score_generator(G, cnn, test_feats, min(args.eval_samples, 2000), latent)
-        log(f"epoch {epoch} done in {dt:.0f}s; quick score (2000 samples): ent {q['normalized_entropy']:.3f} "
+        nq = min(args.eval_samples, 2000)
+        q = score_generator(G, cnn, test_feats, nq, latent)
+        log(f"epoch {epoch} done in {dt:.0f}s; quick score ({nq} samples): ent {q['normalized_entropy']:.3f} "
             f"top {q['mean_top_prob']:.3f} FD {q['frechet_distance']:.2f}")
     quality = score_generator(G, cnn, test_feats, args.eval_samples, latent)
     log("trained generator:", json.dumps(quality))

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# CI smoke test of the training recipe: every recipe command on a tiny slice (300 train / 300
+# test images, one epoch, T = 2, tiny widths), end to end through ONNX export, manifest and parity
+# fixtures, all inside a temporary directory (shipped models and fixtures are not touched).
+#
+#   bash models/recipe/smoke.sh            (needs python3 with torch and onnx, e.g. Debian's
+#                                           python3-torch python3-onnx, and dataset-fashion-mnist)
+# Env: PYTHON (default /usr/bin/python3 if it has torch, else python3), KEEP=1 keeps the temp dir.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY="${PYTHON:-}"
+if [ -z "$PY" ]; then
+  if /usr/bin/python3 -c 'import torch, onnx' 2>/dev/null; then PY=/usr/bin/python3; else PY=python3; fi
+fi
+TMP="$(mktemp -d /tmp/mei-tt-smoke.XXXXXX)"
+if [ "${KEEP:-0}" != 1 ]; then trap 'rm -rf "$TMP"' EXIT; fi
+OUT="$TMP/models"
+CK="$TMP/ckpt"
+COMMON=(--limit 300 --epochs 1 --threads 2 --out-dir "$OUT")
+R=models/recipe/train.py
+set -x
+"$PY" $R cnn "${COMMON[@]}" --ckpt-dir "$CK/cnn"
+"$PY" $R sresnet18 "${COMMON[@]}" --ckpt-dir "$CK/sresnet18" --T 2 --width 4 --snapshots 0,1
+"$PY" $R scnn "${COMMON[@]}" --ckpt-dir "$CK/scnn" --T 2 --hidden 32
+"$PY" $R sngan "${COMMON[@]}" --ckpt-dir "$CK/sngan" --width 8 --classifier "$CK/cnn/final.pt" --eval-samples 300
+"$PY" $R vqvae "${COMMON[@]}" --ckpt-dir "$CK/vqvae" --width 16
+# resume path: a second run of a finished command must load last.pt and do nothing more
+"$PY" $R scnn "${COMMON[@]}" --ckpt-dir "$CK/scnn" --T 2 --hidden 32 > "$TMP/resume.log"
+grep "resumed from" "$TMP/resume.log"
+"$PY" models/recipe/manifest.py --out-dir "$OUT"
+"$PY" models/recipe/parity.py --out-dir "$OUT" --fixtures "$TMP/fixtures" \
+  sresnet18_fmnist_e1 scnn_fmnist_e1 cnn_fmnist sngan_fmnist vqvae_fmnist_decoder
+set +x
+n=$(ls "$OUT"/*.onnx | wc -l)
+[ "$n" -eq 7 ] || { echo "expected 7 onnx files, got $n"; exit 1; }
+echo "smoke OK: $n models in $OUT"
