@@ -3,6 +3,7 @@
 import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert";
 import { createOptimizer, optimize } from "../src/optim/optimize.ts";
 import "../src/optim/methods.ts";
+import { benchmark } from "../src/bench/functions.ts";
 
 const quadratic = (t: number[]) => (batch: Int32Array[]) =>
   batch.map((i) => i.reduce((s, v, k) => s + (v - t[k]) ** 2, 0));
@@ -18,6 +19,18 @@ Deno.test("protes (defaults) finds the exact optimum of a separable quadratic, d
     assertEquals(r.value, 0, `seed ${seed}`);
     assertEquals(Array.from(r.best), t);
   }
+});
+
+Deno.test("tt-b reaches the grid optimum of Ackley (d=7, n=16, Chebyshev) for >= 9 of 10 seeds", async () => {
+  const ackley = benchmark("ackley", { d: 7, n: 16, grid: "chebyshev" });
+  assert(Math.abs(ackley.optimum! - 12.2268) < 1e-4, `grid optimum ${ackley.optimum}`);
+  let hits = 0;
+  for (let seed = 0; seed < 10; seed++) {
+    const r = await optimize("tt-b", ackley.f, { space: ackley.space, budget: 10_000, seed });
+    assert(r.value >= ackley.optimum! - 1e-12);
+    if (r.value - ackley.optimum! < 1e-9) hits++;
+  }
+  assert(hits >= 9, `${hits} of 10 seeds reached the optimum`);
 });
 
 Deno.test("ttopt finds the exact optimum of a separable quadratic, d=10, n=16", async () => {
