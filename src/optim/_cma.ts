@@ -97,7 +97,7 @@ export function symmetricEigen(
       diag += m[i * n + i] ** 2;
       for (let j = i + 1; j < n; j++) off += m[i * n + j] ** 2;
     }
-    if (off <= 1e-30 * diag || off === 0) break;
+    if (off <= 1e-24 * diag || off === 0) break;
     for (let p = 0; p < n; p++) {
       for (let q = p + 1; q < n; q++) {
         const apq = m[p * n + q];
@@ -235,6 +235,9 @@ export class CmaState {
       }
       return y;
     });
+    // Flat fitness (as Hansen's purecmaes.m): when the best and the ceil(0.7 lambda)-th values
+    // tie, as on a grid plateau, enlarge the step instead of letting it collapse.
+    const flat = values[order[0]] === values[order[Math.ceil(0.7 * lambda) - 1]];
     const yw = new Float64Array(n);
     for (let i = 0; i < mu; i++) for (let k = 0; k < n; k++) yw[k] += weights[i] * ys[i][k];
     for (let k = 0; k < n; k++) this.mean[k] += this.sigma * yw[k]; // c_m = 1
@@ -271,6 +274,7 @@ export class CmaState {
       }
     }
     this.sigma *= Math.exp((cSigma / dSigma) * (psNorm / chiN - 1));
+    if (flat) this.sigma *= Math.exp(0.2 + cSigma / dSigma);
     this.#updateEigen();
   }
 

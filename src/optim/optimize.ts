@@ -19,6 +19,7 @@
 import { Rng } from "../core/rng.ts";
 import { getMethod, resolveParams, resolveSpace } from "./registry.ts";
 import type { Point, Space } from "./types.ts";
+import { NoisyIncumbent } from "./_incumbent.ts";
 
 /** A batched objective: one value per candidate, in order. */
 export type Objective<P extends Point = Int32Array> = (
@@ -49,6 +50,13 @@ export interface OptimizeOptions {
   params?: Record<string, unknown>;
   /** Called after every batch. */
   onProgress?: (p: Progress) => void;
+  /**
+   * For noisy objectives: re-evaluate each new best candidate this many more times (counted
+   * against the budget, asked ahead of the method's next batch) and report the point with the
+   * best mean over 1 + reevaluate evaluations, its value being that mean. Default 0: the first
+   * value of every point is final.
+   */
+  reevaluate?: number;
 }
 
 /** One entry of the history: the best value after this many evaluations. */
@@ -132,6 +140,12 @@ export function createOptimizer<P extends Point = Int32Array>(
     params,
   });
   const sign = opts.maximize ? -1 : 1;
+  const reevaluate = opts.reevaluate ?? 0;
+  if (!Number.isInteger(reevaluate) || reevaluate < 0) {
+    throw new RangeError(`reevaluate must be an integer >= 0, got ${reevaluate}`);
+  }
+  const noisy = reevaluate > 0 ? new NoisyIncumbent<P>(reevaluate) : undefined;
+  let repeats = 0; // re-evaluations at the head of the pending batch
   let evaluations = 0;
   let best: { point: P; value: number } | undefined;
   const history: HistoryEntry[] = [];
@@ -140,9 +154,12 @@ export function createOptimizer<P extends Point = Int32Array>(
   return {
     ask(): P[] {
       if (this.done) return [];
+      const head = noisy?.requests(budget - evaluations) ?? [];
+      repeats = head.length;
+      if (evaluations + repeats >= budget) return pending = head;
       const batch = inner.ask() as P[];
       if (batch.length === 0) throw new Error(`"${method}" asked an empty batch`);
-      pending = batch.slice(0, budget - evaluations);
+      pending = head.concat(batch.slice(0, budget - evaluations - repeats));
       return pending;
     },
     tell(points: P[], values: ArrayLike<number>): void {
@@ -163,10 +180,25 @@ export function createOptimizer<P extends Point = Int32Array>(
           );
         }
         minimized[i] = sign * v;
+        if (noisy) continue;
         if (!best || sign * v < sign * best.value) {
           best = { point: points[i].slice() as P, value: v };
           history.push({ evaluations: evaluations + i + 1, value: v });
         }
+      }
+      if (noisy) {
+        const k = Math.min(repeats, points.length);
+        noisy.record(minimized.subarray(0, k), points.slice(k), minimized.subarray(k));
+        const now = noisy.best!;
+        if (!best || now.point !== best.point || sign * now.value !== sign * best.value) {
+          best = { point: now.point, value: sign * now.value };
+          history.push({ evaluations: evaluations + points.length, value: best.value });
+        }
+        const askedInner = pending.length > repeats;
+        evaluations += points.length;
+        pending = undefined;
+        if (askedInner) inner.tell(points.slice(k), minimized.slice(k));
+        return;
       }
       evaluations += points.length;
       pending = undefined;

@@ -1,0 +1,231 @@
+/**
+ * Tests of the baselines: CMA-ES evaluation counts against pycma's range, update rules on
+ * hand-computed cases, spaces and start parameters, and the noisy-incumbent option.
+ */
+
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import { Rng } from "../src/core/rng.ts";
+import { createOptimizer, optimize } from "../src/optim/optimize.ts";
+import { getMethod, resolveParams, resolveSpace } from "../src/optim/registry.ts";
+import { CmaState } from "../src/optim/_cma.ts";
+import { crossover, crossoverMask, deDonor } from "../src/optim/_de.ts";
+import { fitnessProbabilities } from "../src/optim/ga.ts";
+import type { OnePlusOne } from "../src/optim/oneplusone.ts";
+import { rosenbrock, sphere } from "../src/bench/functions.ts";
+import "../src/optim/methods.ts";
+
+function assertAlmostEquals(actual: number, expected: number, tolerance: number): void {
+  assert(
+    Math.abs(actual - expected) <= tolerance,
+    `${actual} is not within ${tolerance} of ${expected}`,
+  );
+}
+
+const median = (a: number[]) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Evaluations until f <= 1e-8 on a 10-D continuous problem, per seed. */
+async function evaluationsToTarget(
+  method: string,
+  f: (x: Float64Array) => number,
+  x0: number,
+  budget: number,
+): Promise<number[]> {
+  const counts: number[] = [];
+  for (let seed = 0; seed < 5; seed++) {
+    const r = await optimize<Float64Array>(method, (b) => b.map(f), {
+      space: { d: 10 },
+      budget,
+      seed,
+      params: { x0, sigma0: 0.5 },
+    });
+    counts.push(r.history.find((h) => h.value <= 1e-8)?.evaluations ?? Infinity);
+  }
+  return counts;
+}
+
+// pycma 4.4.0 needs 1290-1470 (sphere) and 4760-5360 (Rosenbrock) evaluations
+// (../shared/docs/algorithms.md §4); the issue's bounds are 1700, 6500 and 1500 (cma-diag).
+Deno.test("cma reaches 1e-8 on the 10-D sphere within a median of 1700 evaluations", async () => {
+  const counts = await evaluationsToTarget("cma", sphere, 1, 4000);
+  console.log(`cma sphere: ${counts.join(" ")} (median ${median(counts)})`);
+  assert(median(counts) <= 1700, `median ${median(counts)}`);
+});
+
+Deno.test("cma reaches 1e-8 on 10-D Rosenbrock within a median of 6500 evaluations", async () => {
+  const counts = await evaluationsToTarget("cma", rosenbrock, 0, 12000);
+  console.log(`cma rosenbrock: ${counts.join(" ")} (median ${median(counts)})`);
+  assert(median(counts) <= 6500, `median ${median(counts)}`);
+});
+
+Deno.test("cma-diag reaches 1e-8 on the 10-D sphere within a median of 1500", async () => {
+  const counts = await evaluationsToTarget("cma-diag", sphere, 1, 4000);
+  console.log(`cma-diag sphere: ${counts.join(" ")} (median ${median(counts)})`);
+  assert(median(counts) <= 1500, `median ${median(counts)}`);
+});
+
+Deno.test("oneplusone reaches 1e-8 on the 10-D sphere", async () => {
+  const counts = await evaluationsToTarget("oneplusone", sphere, 1, 5000);
+  console.log(`oneplusone sphere: ${counts.join(" ")} (median ${median(counts)})`);
+  assert(counts.every(Number.isFinite), counts.join(" "));
+});
+
+Deno.test("one CMA generation matches the tutorial formulas computed by hand", () => {
+  // n = 2 (lambda 6, mu 3), m = (1, 2), sigma = 0.5, C = I, f = sphere. Expected values
+  // computed independently with numpy from Hansen (2016), Table 1 and the algorithm box.
+  const s = new CmaState(Float64Array.of(1, 2), 0.5, false);
+  assertEquals(s.p.lambda, 6);
+  const expectedWeights = [
+    0.6370425712412168,
+    0.28457025743803294,
+    0.07838717132075033,
+    -0.28638378259655295,
+    -0.7649580940851275,
+    -1.1559817781589212,
+  ];
+  expectedWeights.forEach((w, i) => assertAlmostEquals(s.p.weights[i], w, 1e-14));
+  const xs = [[1.2, 1.9], [0.6, 2.3], [1.5, 2.6], [0.9, 1.4], [1.1, 2.2], [0.3, 1.7]]
+    .map((x) => Float64Array.from(x));
+  s.update(xs, xs.map(sphere));
+  const close = (a: ArrayLike<number>, b: number[]) =>
+    b.forEach((v, i) => assertAlmostEquals(a[i], v, 1e-12));
+  close(s.mean, [0.7527739969334053, 1.5245646628917848]);
+  assertAlmostEquals(s.sigma, 0.5020650237975677, 1e-14);
+  close(s.pSigma, [-0.5863914815601168, -1.1276776239343338]);
+  close(s.pC, [-0.6527253094284396, -1.2552428695924098]);
+  close(s.C, [0.9217333813636861, 0.0638702472963863, 0.0638702472963863, 1.0564660109488575]);
+});
+
+Deno.test("one DE child: current-to-best donor and crossover by hand", () => {
+  const x = Float64Array.of(1, 2, 3), a = Float64Array.of(2, 0, 1);
+  const b = Float64Array.of(1, 1, 1), best = Float64Array.of(0, 0, 0);
+  // donor = x + 0.8 (a - b) + 0.8 (best - x) = (1 + 0.8 - 0.8, 2 - 0.8 - 1.6, 3 + 0 - 2.4)
+  const donor = deDonor(x, a, b, best, 0.8, 0.8);
+  [1, -0.4, 0.6].forEach((v, k) => assertAlmostEquals(donor[k], v, 1e-12));
+  const child = crossover(x, donor, [true, false, true]);
+  [1, 2, 0.6].forEach((v, k) => assertAlmostEquals(child[k], v, 1e-12));
+  // Two-points masks: a contiguous run of donor coordinates or its complement, never empty.
+  const rng = new Rng(1);
+  for (let t = 0; t < 200; t++) {
+    const m = crossoverMask(rng, 6, "twopoints", 0.5).map((v) => v ? "1" : "0").join("");
+    assert(m.includes("1"), m);
+    assert(/^0*1+0*$/.test(m) || /^1*0+1*$/.test(m), m);
+  }
+});
+
+Deno.test("oneplusone step sizes: doubled on success, times 0.84 on failure", () => {
+  const method = getMethod("oneplusone");
+  const space = resolveSpace({ d: 2 });
+  const params = resolveParams(method, { x0: 0, sigma0: 1 }, { space, budget: 10 });
+  const opt = method.create({ space, budget: 10, rng: new Rng(5), maximize: false, params });
+  const z = new Rng(5); // the same stream: the method draws one normal per coordinate per ask
+  const told = [5, 4, 6, 3, 3, 7]; // first point, success, failure, success, tie, failure
+  const sigmas = [1, 2, 1.68, 3.36, 6.72, 5.6448];
+  let incumbent: Float64Array = Float64Array.of(0, 0), sigma = 1;
+  told.forEach((v, t) => {
+    const [p] = opt.ask() as Float64Array[];
+    const expected = t === 0 ? incumbent : incumbent.map((c) => c + sigma * z.normal());
+    expected.forEach((c, k) => assertAlmostEquals(p[k], c, 1e-12));
+    opt.tell([p], Float64Array.of(v));
+    if (t === 0 || v <= told.slice(0, t).reduce((a, b) => Math.min(a, b))) incumbent = p;
+    sigma = sigmas[t];
+    assertAlmostEquals((opt as OnePlusOne).sigma, sigmas[t], 1e-12);
+  });
+});
+
+Deno.test("XDream fitness: clipped at the 95th percentile, exp((s - max)/kT)", () => {
+  const p = fitnessProbabilities([0, 1, 2, 3], 2);
+  // p95 of (0, 1, 2, 3) = 2.85; clipped s = (0, 1, 2, 2.85); std = 1.0957..., kT = std/2.
+  const s = [0, 1, 2, 2.85], mean = s.reduce((a, b) => a + b) / 4;
+  const kT = Math.sqrt(s.reduce((a, b) => a + (b - mean) ** 2, 0) / 4) / 2;
+  const f = s.map((v) => Math.exp((v - 2.85) / kT)), total = f.reduce((a, b) => a + b);
+  f.forEach((v, i) => assertAlmostEquals(p[i], v / total, 1e-12));
+});
+
+const CONTINUOUS = [
+  "cma",
+  "cma-diag",
+  "de",
+  "twopointsde",
+  "oneplusone",
+  "portfolio",
+  "spsa",
+  "noisybandit",
+  "pso",
+  "ga",
+  "random",
+  "hammersley",
+];
+
+Deno.test("every baseline searches grids (Int32Array) and boxes (Float64Array)", async () => {
+  for (const m of CONTINUOUS) {
+    const g = await optimize(m, (b) => b.map((i) => i.reduce((s, v) => s + v, 0)), {
+      space: { d: 3, n: [4, 5, 6] },
+      budget: 300,
+      seed: 1,
+    });
+    assert(g.best instanceof Int32Array, m);
+    assert(g.best.every((v, k) => v >= 0 && v < [4, 5, 6][k]), `${m} ${g.best}`);
+    assertEquals(g.evaluations, 300);
+    const seen: Float64Array[] = [];
+    const b = await optimize<Float64Array>(m, (batch) => {
+      seen.push(...batch);
+      return batch.map(sphere);
+    }, { space: { d: 3, lower: [-1, 0, -5], upper: [1, 2, 5] }, budget: 300, seed: 1 });
+    assert(b.best instanceof Float64Array, m);
+    for (const x of seen) {
+      assert(x[0] >= -1 && x[0] <= 1 && x[1] >= 0 && x[1] <= 2 && Math.abs(x[2]) <= 5, m);
+    }
+  }
+});
+
+Deno.test("x0 and sigma0 set the start: first points sit at x0 within about sigma0", () => {
+  for (const m of ["cma", "cma-diag", "de", "pso", "ga", "random", "oneplusone"]) {
+    const opt = createOptimizer<Float64Array>(m, {
+      space: { d: 4 },
+      budget: 100,
+      seed: 2,
+      params: { x0: [3, -2, 1, 7], sigma0: 1e-3 },
+    });
+    for (const x of opt.ask()) {
+      [3, -2, 1, 7].forEach((c, k) => assert(Math.abs(x[k] - c) < 0.01, `${m}: ${x}`));
+    }
+  }
+  // On a grid, x0 is in index units.
+  const g = createOptimizer("oneplusone", { space: { d: 3, n: 10 }, budget: 5, params: { x0: 7 } });
+  assertEquals(Array.from(g.ask()[0]), [7, 7, 7]);
+});
+
+Deno.test("random is uniform over the grid (chi-square over 16 cells)", async () => {
+  const counts = new Array(16).fill(0);
+  await optimize("random", (b) => b.map((i) => (counts[i[0]]++, 0)), {
+    space: { d: 1, n: 16 },
+    budget: 16000,
+    seed: 4,
+  });
+  const chi2 = counts.reduce((s, c) => s + (c - 1000) ** 2 / 1000, 0);
+  assert(chi2 < 37.7, `chi2 ${chi2}`); // 99.9% quantile of chi-square with 15 d.o.f.
+});
+
+Deno.test("reevaluate: a lucky first draw is not reported once its repeats disagree", async () => {
+  // Index 5 of 8 is lucky once (-100), then 50; every other index i returns 10 i.
+  const run = async (reevaluate: number) => {
+    let luckyLeft = 1;
+    const calls = new Map<number, number>();
+    const r = await optimize("random", (batch) =>
+      batch.map((i) => {
+        calls.set(i[0], (calls.get(i[0]) ?? 0) + 1);
+        if (i[0] !== 5) return 10 * i[0];
+        return luckyLeft-- > 0 ? -100 : 50;
+      }), { space: { d: 1, n: 8 }, budget: 300, seed: 0, reevaluate, params: { batch: 10 } });
+    return { r, calls };
+  };
+  const plain = await run(0);
+  assertEquals([plain.r.best[0], plain.r.value], [5, -100]);
+  const { r, calls } = await run(4);
+  assertEquals(r.evaluations, 300);
+  assertEquals([r.best[0], r.value], [0, 0]); // mean of five evaluations of index 0
+  assert(calls.get(0)! >= 5);
+});
