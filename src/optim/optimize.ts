@@ -83,6 +83,12 @@ export interface AskTell<P extends Point = Int32Array> {
   ask(): P[];
   /** Report the values of a batch from `ask` (a prefix of it is allowed). */
   tell(points: P[], values: ArrayLike<number>): void;
+  /**
+   * Report values of points this optimizer did not ask (for example other searches' images,
+   * measured on the same neuron). They update the best (without counting against the budget)
+   * and are passed to methods that can learn from foreign points (`Minimizer.inform`).
+   */
+  inform(points: P[], values: ArrayLike<number>): void;
   /** Set once the budget is spent or the method has finished. */
   readonly done: boolean;
   /** The best point and value so far. */
@@ -91,6 +97,26 @@ export interface AskTell<P extends Point = Int32Array> {
   readonly evaluations: number;
   /** The best value at each improvement. */
   readonly history: HistoryEntry[];
+}
+
+/** Values checked to be finite (one per point), times `sign` (the inner methods minimize). */
+function signedValues(points: Point[], values: ArrayLike<number>, sign: number): Float64Array {
+  if (values.length !== points.length) {
+    throw new RangeError(
+      `the objective returned ${values.length} values for a batch of ${points.length}`,
+    );
+  }
+  const out = new Float64Array(points.length);
+  for (let i = 0; i < points.length; i++) {
+    const v = values[i];
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw new RangeError(
+        `the objective returned ${v} (not a finite number) at ${formatPoint(points[i])}`,
+      );
+    }
+    out[i] = sign * v;
+  }
+  return out;
 }
 
 function formatPoint(p: Point): string {
@@ -166,20 +192,9 @@ export function createOptimizer<P extends Point = Int32Array>(
       if (!pending || points.length > pending.length || points.some((p, i) => p !== pending![i])) {
         throw new Error("tell() takes the batch from the last ask() (or a prefix of it)");
       }
-      if (values.length !== points.length) {
-        throw new RangeError(
-          `the objective returned ${values.length} values for a batch of ${points.length}`,
-        );
-      }
-      const minimized = new Float64Array(points.length);
+      const minimized = signedValues(points, values, sign);
       for (let i = 0; i < points.length; i++) {
         const v = values[i];
-        if (typeof v !== "number" || !Number.isFinite(v)) {
-          throw new RangeError(
-            `the objective returned ${v} (not a finite number) at ${formatPoint(points[i])}`,
-          );
-        }
-        minimized[i] = sign * v;
         if (noisy) continue;
         if (!best || sign * v < sign * best.value) {
           best = { point: points[i].slice() as P, value: v };
@@ -203,6 +218,21 @@ export function createOptimizer<P extends Point = Int32Array>(
       evaluations += points.length;
       pending = undefined;
       inner.tell(points, minimized);
+    },
+    inform(points: P[], values: ArrayLike<number>): void {
+      if (points.length === 0) return;
+      const minimized = signedValues(points, values, sign);
+      if (!noisy) {
+        let improved = false;
+        minimized.forEach((m, i) => {
+          if (!best || m < sign * best.value) {
+            best = { point: points[i].slice() as P, value: values[i] };
+            improved = true;
+          }
+        });
+        if (improved) history.push({ evaluations, value: best!.value });
+      }
+      inner.inform?.(points, minimized);
     },
     get done() {
       return evaluations >= budget || inner.done === true;

@@ -7,6 +7,8 @@
  *   2. evaluate them in one batch;
  *   3. keep the k_top best (smallest, since every optimizer minimizes internally);
  *   4. take k_gd Adam steps on L = mean_{i in top} -log P(i) (Adam state persists).
+ * Points told through `inform` (e.g. other neurons' images in a shared search) join the
+ * ranking of step 3 at the next update.
  * With `p` >= 2 the model lives on quantized modes: each coordinate's mode is split into
  * digits (`src/space/quantize.ts`), and candidates are mapped back to coordinates.
  *
@@ -62,16 +64,34 @@ function createProtes({ space, rng, params }: MinimizerContext): Minimizer {
   const tt = new TensorTrain(modes, r, rng);
   const dm = modes.length;
   let asked: Int32Array | undefined; // the model's multi-indices of the last batch
+  let foreign: { digits: Int32Array; value: number }[] = []; // informed since the last update
   return {
     ask() {
       asked = tt.sample(rng, k);
       const coords = quantized ? tt.toCoordinates(asked, quantized) : asked;
       return Array.from({ length: k }, (_, s) => coords.slice(s * space.d, (s + 1) * space.d));
     },
+    // Foreign points (other searches' candidates measured on this objective) are ranked
+    // together with the next batch of own candidates.
+    inform(points, values) {
+      points.forEach((p, j) => {
+        foreign.push({
+          digits: quantized ? quantized.toDigits(p as Int32Array) : p.slice() as Int32Array,
+          value: values[j],
+        });
+      });
+    },
     tell(points, values) {
-      const top = smallest(values, Math.min(kTop, points.length));
+      const all = Float64Array.of(...values, ...foreign.map((f) => f.value));
+      const top = smallest(all, Math.min(kTop, all.length));
       const chosen = new Int32Array(top.length * dm);
-      top.forEach((s, j) => chosen.set(asked!.subarray(s * dm, (s + 1) * dm), j * dm));
+      top.forEach((s, j) => {
+        const digits = s < points.length
+          ? asked!.subarray(s * dm, (s + 1) * dm)
+          : foreign[s - points.length].digits;
+        chosen.set(digits, j * dm);
+      });
+      foreign = [];
       for (let step = 0; step < kGd; step++) tt.adamStep(chosen, lr);
     },
   };
