@@ -24,6 +24,17 @@ set -x
 "$PY" $R scnn "${COMMON[@]}" --ckpt-dir "$CK/scnn" --T 2 --hidden 32
 "$PY" $R sngan "${COMMON[@]}" --ckpt-dir "$CK/sngan" --width 8 --classifier "$CK/cnn/final.pt" --eval-samples 300
 "$PY" $R vqvae "${COMMON[@]}" --ckpt-dir "$CK/vqvae" --width 16
+# CIFAR-10 path: a fake directory in the standard binary batch format (random bytes)
+"$PY" - "$TMP/cifar" <<'PYEOF'
+import os, sys
+import numpy as np
+d = sys.argv[1]; os.makedirs(d)
+r = np.random.RandomState(0)
+for name, n in [("data_batch_1.bin", 150), ("data_batch_2.bin", 150), ("test_batch.bin", 100)]:
+    rec = r.randint(0, 256, (n, 3073)).astype(np.uint8); rec[:, 0] = np.arange(n) % 10; rec.tofile(os.path.join(d, name))
+PYEOF
+"$PY" $R sresnet18 --dataset cifar10 --data "$TMP/cifar" --epochs 1 --threads 2 --out-dir "$TMP/cifar_models" \
+  --ckpt-dir "$CK/sresnet18_cifar" --T 2 --width 4 --snapshots 1
 # resume path: a second run of a finished command must load last.pt and do nothing more
 "$PY" $R scnn "${COMMON[@]}" --ckpt-dir "$CK/scnn" --T 2 --hidden 32 > "$TMP/resume.log"
 grep "resumed from" "$TMP/resume.log"
