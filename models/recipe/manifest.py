@@ -39,6 +39,26 @@ def graph_io(path):
     return ins, outs, opset
 
 
+def fix_shapes(path, meta):
+    """Writes the sidecar's concrete output shapes into a graph whose non-batch output dims were
+    left symbolic by the tracer (files exported before train.py did this itself)."""
+    m = onnx.load(path)
+    want = {o["name"]: o["shape"] for o in meta["outputs"]}
+    changed = False
+    for o in m.graph.output:
+        for i, d in enumerate(o.type.tensor_type.shape.dim):
+            v = want[o.name][i]
+            if isinstance(v, str):
+                if d.dim_param != v:
+                    d.dim_param, changed = v, True
+            elif d.dim_value != v:
+                d.dim_value, changed = v, True
+    if changed:
+        onnx.checker.check_model(m)
+        onnx.save(m, path)
+        print("fixed output shapes of", path)
+
+
 def check(meta, ins, outs, name):
     problems = []
     if [i["name"] for i in ins] != [meta["input"]["name"]]:
@@ -59,6 +79,7 @@ def check(meta, ins, outs, name):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out-dir", default=os.path.join(REPO, "models"))
+    ap.add_argument("--fix-shapes", action="store_true", help="write concrete output shapes into the graphs")
     args = ap.parse_args()
     entries = []
     for mp in sorted(glob.glob(os.path.join(args.out_dir, "meta", "*.json"))):
@@ -68,6 +89,8 @@ def main():
         if not os.path.exists(path):
             print("skip (no onnx):", meta["file"])
             continue
+        if args.fix_shapes:
+            fix_shapes(path, meta)
         ins, outs, opset = graph_io(path)
         check(meta, ins, outs, meta["file"])
         e = {"file": meta["file"], "sha256": sha256(path), "bytes": os.path.getsize(path), "opset": opset}
