@@ -2,7 +2,7 @@
  * Line charts as SVG and PNG: series with optional bands (for example a median with its
  * interquartile range), linear or logarithmic axes, titles, axis labels and a legend, one chart
  * or a grid of panels sharing a legend. The PNG is a rasterization of the same layout (with a
- * built-in 5 x 7 bitmap font, upper case), encoded by imagescript.
+ * built-in 5 x 7 bitmap font, upper case), encoded by `./image.ts` (no FFI needed).
  *
  * @example
  * ```ts
@@ -19,7 +19,7 @@
  * @module
  */
 
-import { Image } from "imagescript";
+import { encodePng } from "./image.ts";
 import { layout, type Primitive } from "./_chart.ts";
 import { ADVANCE, glyph, GLYPH_H, GLYPH_W } from "./_font5x7.ts";
 
@@ -297,9 +297,11 @@ export async function figurePng(figure: Figure, ratio = 2): Promise<Uint8Array> 
     } else if (p.kind === "polygon") canvas.polygon(scaled(p.points), p.color, p.opacity);
     else canvas.text(p, ratio);
   }
-  const image = new Image(canvas.width, canvas.height);
-  image.bitmap.set(canvas.rgba);
-  return await image.encode(1);
+  return await encodePng({
+    width: canvas.width,
+    height: canvas.height,
+    rgba: Uint8ClampedArray.from(canvas.rgba),
+  });
 }
 
 /**
