@@ -18,7 +18,7 @@ import sys
 import onnx
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import REPO, sha256  # noqa: E402
+from common import REPO, deno_fmt, sha256  # noqa: E402
 
 DT = {1: "float32", 7: "int64", 6: "int32", 11: "float64"}
 
@@ -116,6 +116,8 @@ def main():
     with open(out, "w") as f:
         json.dump(man, f, indent=1)
         f.write("\n")
+    deno_fmt(out)
+    deno_fmt(os.path.join(args.out_dir, "meta"))
     total = sum(e["bytes"] for e in entries)
     print(f"wrote {out}: {len(entries)} models, {total / 1e6:.1f} MB")
 

@@ -35,7 +35,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 import nets  # noqa: E402
-from common import REPO, sha256  # noqa: E402
+from common import REPO, deno_fmt, sha256  # noqa: E402
 
 TIE_EPS = 1e-5
 
@@ -140,6 +140,7 @@ def main():
         p = os.path.join(args.fixtures, name + "_parity.json")
         with open(p, "w") as f:
             json.dump(fx, f, separators=(",", ":"))
+        deno_fmt(p)
         ties = {k: len(v) for k, v in fx.get("near_threshold", {}).items() if v}
         print(f"wrote {p} ({os.path.getsize(p) / 1e3:.0f} kB) near-threshold elements: {ties or 'none'}")
 

@@ -100,6 +100,7 @@ def write_meta(args, name, meta):
     p = os.path.join(args.out_dir, "meta", name + ".json")
     with open(p, "w") as f:
         json.dump(meta, f, indent=1)
+    common.deno_fmt(p)
     log("wrote", p)
 
 
