@@ -54,23 +54,46 @@ export function heapBase(): usize {
 
 // ---- seeded generator: xoshiro128**, the same recurrence as src/core/rng.ts ----
 
-/** The next 32-bit word of the generator whose state is at `st`. */
-export function rngNextU32(st: usize): u32 {
-  const s0 = load<u32>(st), s1 = load<u32>(st, 4), s2 = load<u32>(st, 8), s3 = load<u32>(st, 12);
-  const result = rotl<u32>(s1 * 5, 7) * 9;
-  const t = s1 << 9;
-  const n2 = s2 ^ s0, n3 = s3 ^ s1;
-  store<u32>(st, s0 ^ n3);
-  store<u32>(st, s1 ^ n2, 4);
-  store<u32>(st, n2 ^ t, 8);
-  store<u32>(st, rotl<u32>(n3, 11), 12);
+// The state lives in globals while a function draws, and in memory (m.rng) between calls.
+let r0: u32 = 0, r1: u32 = 0, r2: u32 = 0, r3: u32 = 0;
+
+@inline function rngLoad(st: usize): void {
+  r0 = load<u32>(st); r1 = load<u32>(st, 4); r2 = load<u32>(st, 8); r3 = load<u32>(st, 12);
+}
+@inline function rngStore(st: usize): void {
+  store<u32>(st, r0); store<u32>(st, r1, 4); store<u32>(st, r2, 8); store<u32>(st, r3, 12);
+}
+@inline function nextU32(): u32 {
+  const result = rotl<u32>(r1 * 5, 7) * 9;
+  const t = r1 << 9;
+  r2 ^= r0;
+  r3 ^= r1;
+  r1 ^= r2;
+  r0 ^= r3;
+  r2 ^= t;
+  r3 = rotl<u32>(r3, 11);
   return result;
 }
-
 /** A uniform double in [0, 1) from two words (53 bits). */
+@inline function uniform(): f64 {
+  const a = nextU32() >> 5, b = nextU32() >> 6;
+  return (<f64>a * 67108864.0 + <f64>b) / 9007199254740992.0;
+}
+
+/** The next 32-bit word of the generator whose state is at `st`. */
+export function rngNextU32(st: usize): u32 {
+  rngLoad(st);
+  const v = nextU32();
+  rngStore(st);
+  return v;
+}
+
+/** A uniform double in [0, 1) from the generator whose state is at `st`. */
 export function rngUniform(st: usize): f64 {
-  const a = rngNextU32(st) >> 5, b = rngNextU32(st) >> 6;
-  return (<f64> a * 67108864.0 + <f64> b) / 9007199254740992.0;
+  rngLoad(st);
+  const v = uniform();
+  rngStore(st);
+  return v;
 }
 
 // ---- interface vectors ----
@@ -156,8 +179,8 @@ function advancePair(
     setv(qn, b * mPad + s, acc);
     ss = f64x2.add(ss, f64x2.mul(acc, acc));
   }
-  const nrm = f64x2.sqrt(ss);
-  for (let b = 0; b < rr; b++) setv(qn, b * mPad + s, f64x2.div(getv(qn, b * mPad + s), nrm));
+  const nrm = f64x2.sqrt(ss), inv = f64x2.div(f64x2.splat(1.0), nrm);
+  for (let b = 0; b < rr; b++) setv(qn, b * mPad + s, f64x2.mul(getv(qn, b * mPad + s), inv));
   if (vnorm) v128.store(vnorm, nrm);
 }
 
@@ -189,14 +212,15 @@ export function sample(m: Model, count: i32, out: usize, work: usize, rmax: i32,
   let q = work, qn = work + (<usize>(rmax * mPad) << 3);
   const g = qn + (<usize>(rmax * mPad) << 3);
   initLeft(q, mPad);
+  rngLoad(rng);
   for (let k = 0; k < d; k++) {
     const nk = geti(nPtr, k), rl = geti(ranks, k), rr = geti(ranks, k + 1);
     const wk = w + (<usize>geti(wOff, k) << 3), core = cores + (<usize>geti(coreOff, k) << 3);
     for (let s = 0; s < count; s += 2) {
       const total = weightsPair(wk, rl, nk, q, mPad, s, g);
-      const i0 = pick(g, nk, 0, f64x2.extract_lane(total, 0), rngUniform(rng));
+      const i0 = pick(g, nk, 0, f64x2.extract_lane(total, 0), uniform());
       let i1 = i0;
-      if (s + 1 < count) i1 = pick(g, nk, 1, f64x2.extract_lane(total, 1), rngUniform(rng));
+      if (s + 1 < count) i1 = pick(g, nk, 1, f64x2.extract_lane(total, 1), uniform());
       store<i32>(out + (<usize>(s * d + k) << 2), i0);
       if (s + 1 < count) store<i32>(out + (<usize>((s + 1) * d + k) << 2), i1);
       advancePair(core, rl, nk, rr, q, qn, mPad, s, i0, i1, 0);
@@ -205,6 +229,7 @@ export function sample(m: Model, count: i32, out: usize, work: usize, rmax: i32,
     q = qn;
     qn = t;
   }
+  rngStore(rng);
 }
 
 @inline function idxAt(idx: usize, d: i32, s: i32, k: i32, count: i32): i32 {
@@ -356,32 +381,32 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
   return loss;
 }
 
-/** One Adam step on the cores with m.grad; c1 = 1 - beta1^t and c2 = 1 - beta2^t (bias corrections). */
-export function adam(m: Model, lr: f64, beta1: f64, beta2: f64, eps: f64, c1: f64, c2: f64): void {
+/**
+ * One Adam step on the cores with m.grad: theta -= lrc m / (sqrt(v ic2) + eps), where
+ * lrc = lr / (1 - beta1^t) and ic2 = 1 / (1 - beta2^t) (the bias corrections).
+ */
+export function adam(m: Model, beta1: f64, beta2: f64, eps: f64, lrc: f64, ic2: f64): void {
   const b1 = f64x2.splat(beta1), b2 = f64x2.splat(beta2), ob1 = f64x2.splat(1.0 - beta1);
-  const ob2 = f64x2.splat(1.0 - beta2), vc1 = f64x2.splat(c1), vc2 = f64x2.splat(c2);
-  const vlr = f64x2.splat(lr), veps = f64x2.splat(eps);
-  const size = m.size;
+  const ob2 = f64x2.splat(1.0 - beta2), vlrc = f64x2.splat(lrc), vic2 = f64x2.splat(ic2);
+  const veps = f64x2.splat(eps);
+  const size = m.size, grad = m.grad, am = m.adamM, av = m.adamV, cores = m.cores;
   let j = 0;
   for (; j + 1 < size; j += 2) {
-    const gj = getv(m.grad, j);
-    const mj = f64x2.add(f64x2.mul(b1, getv(m.adamM, j)), f64x2.mul(ob1, gj));
-    const vj = f64x2.add(f64x2.mul(b2, getv(m.adamV, j)), f64x2.mul(f64x2.mul(ob2, gj), gj));
-    setv(m.adamM, j, mj);
-    setv(m.adamV, j, vj);
-    const step = f64x2.div(
-      f64x2.mul(vlr, f64x2.div(mj, vc1)),
-      f64x2.add(f64x2.sqrt(f64x2.div(vj, vc2)), veps),
-    );
-    setv(m.cores, j, f64x2.sub(getv(m.cores, j), step));
+    const gj = getv(grad, j);
+    const mj = f64x2.add(f64x2.mul(b1, getv(am, j)), f64x2.mul(ob1, gj));
+    const vj = f64x2.add(f64x2.mul(b2, getv(av, j)), f64x2.mul(f64x2.mul(ob2, gj), gj));
+    setv(am, j, mj);
+    setv(av, j, vj);
+    const step = f64x2.div(f64x2.mul(vlrc, mj), f64x2.add(f64x2.sqrt(f64x2.mul(vj, vic2)), veps));
+    setv(cores, j, f64x2.sub(getv(cores, j), step));
   }
   for (; j < size; j++) {
-    const gj = getf(m.grad, j);
-    const mj = beta1 * getf(m.adamM, j) + (1.0 - beta1) * gj;
-    const vj = beta2 * getf(m.adamV, j) + (1.0 - beta2) * gj * gj;
-    setf(m.adamM, j, mj);
-    setf(m.adamV, j, vj);
-    setf(m.cores, j, getf(m.cores, j) - lr * (mj / c1) / (Math.sqrt(vj / c2) + eps));
+    const gj = getf(grad, j);
+    const mj = beta1 * getf(am, j) + (1.0 - beta1) * gj;
+    const vj = beta2 * getf(av, j) + (1.0 - beta2) * gj * gj;
+    setf(am, j, mj);
+    setf(av, j, vj);
+    setf(cores, j, getf(cores, j) - lrc * mj / (Math.sqrt(vj * ic2) + eps));
   }
 }
 

@@ -46,15 +46,7 @@ interface CoreExports {
     rmax: number,
     nmax: number,
   ): number;
-  adam(
-    model: number,
-    lr: number,
-    b1: number,
-    b2: number,
-    eps: number,
-    c1: number,
-    c2: number,
-  ): void;
+  adam(model: number, b1: number, b2: number, eps: number, lrc: number, ic2: number): void;
   fromDigits(
     digits: number,
     count: number,
@@ -327,7 +319,7 @@ export class TensorTrain {
     const loss = this.#gradientInPlace(idx);
     this.#adamSteps += 1;
     const t = this.#adamSteps;
-    this.#core.adam(this.#model, lr, beta1, beta2, eps, 1 - beta1 ** t, 1 - beta2 ** t);
+    this.#core.adam(this.#model, beta1, beta2, eps, lr / (1 - beta1 ** t), 1 / (1 - beta2 ** t));
     this.#fresh = false;
     return loss;
   }

@@ -188,7 +188,8 @@ function advance(
     ss += s * s;
   }
   const nrm = Math.sqrt(ss);
-  for (let b = 0; b < rr; b++) out[b] = out[b] / nrm;
+  const inv = 1 / nrm;
+  for (let b = 0; b < rr; b++) out[b] = out[b] * inv;
   return nrm;
 }
 
@@ -400,10 +401,11 @@ export function adamReference(
   eps = 1e-8,
 ): void {
   state.t += 1;
-  const c1 = 1 - beta1 ** state.t, c2 = 1 - beta2 ** state.t;
+  // Bias corrections folded into the learning rate and a reciprocal (as the WASM core does).
+  const lrc = lr / (1 - beta1 ** state.t), ic2 = 1 / (1 - beta2 ** state.t);
   for (let j = 0; j < params.length; j++) {
     state.m[j] = beta1 * state.m[j] + (1 - beta1) * grad[j];
     state.v[j] = beta2 * state.v[j] + (1 - beta2) * grad[j] * grad[j];
-    params[j] -= lr * (state.m[j] / c1) / (Math.sqrt(state.v[j] / c2) + eps);
+    params[j] -= lrc * state.m[j] / (Math.sqrt(state.v[j] * ic2) + eps);
   }
 }
