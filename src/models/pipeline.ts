@@ -5,13 +5,20 @@
  *
  * Unit kinds: `channel` (the firing rate of a channel averaged over time and space), `spatial`
  * (one position (c, y, x) of a channel, averaged over time), `logit` (a class logit, mean over
- * time) and `probability` (the softmax of the logits). Layer outputs may be batch-major
- * [B, C, H, W] / [B, F] or time-major [T, B, ...] (averaged over T).
+ * time) and `probability` (the softmax of the logits). Layer layouts (batch-major, time-major,
+ * flattened time-major) are resolved by `src/runtime/layout.ts`.
  *
  * @module
  */
 
 import type { Rng } from "../core/rng.ts";
+import {
+  type Layout,
+  resolveLayout,
+  spatialUnitIndex,
+  unitActivations,
+  unitCount,
+} from "../runtime/layout.ts";
 
 /** A tensor handed to or returned by an inference session. */
 export interface TensorData {
@@ -40,8 +47,8 @@ export interface UnitSelection {
   units: number[];
   /** (y, x) of spatial units. */
   position?: [number, number];
-  /** Layout of the layer output (default: batch-major unless only time-major fits). */
-  layout?: "batch" | "time";
+  /** Layout of the layer output (default "auto"; see `src/runtime/layout.ts`). */
+  layout?: Layout;
 }
 
 /** How grid indices become the generator's input. */
@@ -70,119 +77,81 @@ export interface Evaluation {
 }
 
 /**
- * Average a layer output over time (if time-major) and return it as [B, rest...] values.
- * @param out the layer output
- * @param batch the batch size B
- * @param layout "batch" ([B, ...]), "time" ([T, B, ...]) or undefined to infer
- * @returns per-item values and the shape of one item
+ * The number of units a selection can choose from: channels (or features) for channel and
+ * spatial units (the position is given separately), classes for class units.
+ * @param dims dims of the layer output for a batch of `batch`
+ * @param batch the batch size
+ * @param sel the kind and layout
+ * @returns the count
  * @example
  * ```ts
- * import { batchMajor } from "./pipeline.ts";
- * // T = 2, B = 1, F = 2: the mean over time.
- * const r = batchMajor({ data: Float32Array.of(1, 0, 0, 1), dims: [2, 1, 2] }, 1, "time");
- * if (r.values.join() !== "0.5,0.5" || r.itemDims.join() !== "2") throw new Error();
+ * import { selectableUnits } from "./pipeline.ts";
+ * if (selectableUnits([2, 64, 4, 4], 2, { kind: "spatial", layout: "auto" }) !== 64) throw new Error();
  * ```
  */
-export function batchMajor(
-  out: TensorData,
+export function selectableUnits(
+  dims: readonly number[],
   batch: number,
-  layout?: "batch" | "time",
-): { values: Float32Array; itemDims: number[] } {
-  const dims = [...out.dims];
-  const data = out.data as Float32Array;
-  const timeMajor = layout === "time" ||
-    (layout === undefined && dims[0] !== batch && dims[1] === batch);
-  if (!timeMajor) {
-    if (dims[0] !== batch) {
-      throw new Error(
-        `layer output [${dims}] has no batch axis of size ${batch} (first or second)`,
-      );
-    }
-    return { values: data, itemDims: dims.slice(1) };
-  }
-  const t = dims[0], size = data.length / t, mean = new Float32Array(size);
-  for (let s = 0; s < t; s++) for (let j = 0; j < size; j++) mean[j] += data[s * size + j] / t;
-  return { values: mean, itemDims: dims.slice(2) };
+  sel: Pick<UnitSelection, "kind" | "layout">,
+): number {
+  return unitCount(dims, { batch, layout: sel.layout });
 }
 
 /**
- * The number of units of a layer of one item's shape for a unit kind.
- * @param itemDims shape of one item ([C, H, W] or [F])
- * @param kind the unit kind
- * @returns how many channel/feature/class indices exist
- * @example
- * ```ts
- * import { unitCount } from "./pipeline.ts";
- * if (unitCount([64, 7, 7], "channel") !== 64) throw new Error();
- * ```
- */
-export function unitCount(itemDims: readonly number[], kind: UnitKind): number {
-  if (kind === "logit" || kind === "probability") return itemDims.reduce((a, b) => a * b, 1);
-  return itemDims[0] ?? 1;
-}
-
-/**
- * Activations of the selected units from per-item layer values.
- * @param values [B, ...itemDims] batch-major values
- * @param itemDims shape of one item
- * @param batch B
+ * Activations of the selected units from a layer output (or the logits).
+ * @param out the layer output for the batch
+ * @param batch the batch size B
  * @param sel the selection
- * @returns `out[b * units + u]`
+ * @returns `values[b * units + u]`
+ * @throws RangeError naming a unit or position outside the layer
  * @example
  * ```ts
- * import { unitActivations } from "./pipeline.ts";
- * // B = 1, C = 2, H = W = 2: channel 1 has mean 0.5.
- * const v = unitActivations(Float32Array.of(0, 0, 0, 0, 1, 0, 1, 0), [2, 2, 2], 1,
- *   { kind: "channel", layer: "x", units: [1] });
- * if (v[0] !== 0.5) throw new Error();
+ * import { selectedActivations } from "./pipeline.ts";
+ * // B = 1, C = 2, H = W = 2: channel 1 has mean 0.5, its position (0, 0) fires at rate 1.
+ * const out = { data: Float32Array.of(0, 0, 0, 0, 1, 0, 1, 0), dims: [1, 2, 2, 2] };
+ * const c = selectedActivations(out, 1, { kind: "channel", layer: "x", units: [1] });
+ * const p = selectedActivations(out, 1, { kind: "spatial", layer: "x", units: [1], position: [0, 0] });
+ * if (c[0] !== 0.5 || p[0] !== 1) throw new Error();
  * ```
  */
-export function unitActivations(
-  values: Float32Array,
-  itemDims: readonly number[],
+export function selectedActivations(
+  out: TensorData,
   batch: number,
   sel: UnitSelection,
 ): Float64Array {
-  const per = itemDims.reduce((a, b) => a * b, 1), u = sel.units.length;
-  const out = new Float64Array(batch * u);
-  const count = unitCount(itemDims, sel.kind);
+  const data = out.data as Float32Array;
+  const count = selectableUnits(out.dims, batch, sel);
   for (const c of sel.units) {
     if (!(Number.isInteger(c) && c >= 0 && c < count)) {
       throw new RangeError(`unit ${c} is out of range: "${sel.layer}" has units 0..${count - 1}`);
     }
   }
+  const spatial = sel.kind === "spatial";
+  const acts = unitActivations({ data, dims: out.dims }, {
+    batch,
+    layout: sel.layout,
+    kind: spatial ? "spatial" : "channel",
+  });
+  const per = acts.length / batch;
+  let index = sel.units;
+  if (spatial) {
+    const { sample } = resolveLayout(out.dims, batch, sel.layout);
+    const [y, x] = sel.position ?? [0, 0];
+    index = sel.units.map((c) => spatialUnitIndex(sample, c, y, x));
+  }
+  const u = index.length, res = new Float64Array(batch * u);
   for (let b = 0; b < batch; b++) {
-    const item = values.subarray(b * per, (b + 1) * per);
-    if (sel.kind === "logit") {
-      sel.units.forEach((c, j) => out[b * u + j] = item[c]);
-    } else if (sel.kind === "probability") {
-      const max = item.reduce((m, v) => Math.max(m, v), -Infinity);
+    const row = acts.subarray(b * per, (b + 1) * per);
+    if (sel.kind === "probability") {
+      const max = row.reduce((m, v) => Math.max(m, v), -Infinity);
       let z = 0;
-      for (const v of item) z += Math.exp(v - max);
-      sel.units.forEach((c, j) => out[b * u + j] = Math.exp(item[c] - max) / z);
-    } else if (itemDims.length === 1) {
-      sel.units.forEach((c, j) => out[b * u + j] = item[c]);
+      for (const v of row) z += Math.exp(v - max);
+      index.forEach((c, j) => res[b * u + j] = Math.exp(row[c] - max) / z);
     } else {
-      const plane = per / itemDims[0];
-      if (sel.kind === "spatial") {
-        const [y, x] = sel.position ?? [0, 0];
-        const [h, w] = [itemDims[1], itemDims.length > 2 ? itemDims[2] : 1];
-        if (!(y >= 0 && y < h && x >= 0 && x < w)) {
-          throw new RangeError(
-            `position (${y}, ${x}) is outside the ${h} x ${w} map of "${sel.layer}"`,
-          );
-        }
-        sel.units.forEach((c, j) => out[b * u + j] = item[c * plane + y * w + x]);
-      } else {
-        sel.units.forEach((c, j) => {
-          let s = 0;
-          for (let p = 0; p < plane; p++) s += item[c * plane + p];
-          out[b * u + j] = s / plane;
-        });
-      }
+      index.forEach((c, j) => res[b * u + j] = row[c]);
     }
   }
-  return out;
+  return res;
 }
 
 /** Grid indices -> images -> activations, batched (see the module doc). */
@@ -236,8 +205,7 @@ export class Pipeline {
     const out = await target.run({ [target.inputNames[0]]: image }, [selection.layer]);
     const layer = out[selection.layer];
     if (!layer) throw new Error(`the target returned no output "${selection.layer}"`);
-    const { values, itemDims } = batchMajor(layer, batch.length, selection.layout);
-    const acts = unitActivations(values, itemDims, batch.length, selection);
+    const acts = selectedActivations(layer, batch.length, selection);
     acts.forEach((v, j) => {
       if (!Number.isFinite(v)) {
         const b = Math.floor(j / selection.units.length);

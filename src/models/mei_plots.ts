@@ -1,0 +1,65 @@
+/**
+ * The convergence curves of an MEI run (best activation against evaluations per neuron, log
+ * scale), as SVG and PNG: one line per neuron for up to eight neurons, else the median over
+ * neurons with its interquartile band.
+ *
+ * @module
+ */
+
+import { type Chart, chartPng, chartSvg, type Series } from "../io/plot.ts";
+import type { RunFolder } from "../io/run_folder.ts";
+import type { MeiRun } from "./mei.ts";
+
+function quantile(sorted: number[], q: number): number {
+  const pos = (sorted.length - 1) * q, lo = Math.floor(pos), hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/**
+ * The convergence chart of a run.
+ * @param run the run
+ * @returns the chart
+ */
+export function convergenceChart(run: MeiRun): Chart {
+  const { curves } = run.result, u = run.neurons.length;
+  const s = run.settings;
+  const what = s.unit === "channel" ? "firing rate" : s.unit === "spatial" ? "unit rate" : s.unit;
+  const chart: Chart = {
+    title: `${s.method} on ${s.unit === "logit" || s.unit === "probability" ? "logits" : s.layer}${
+      s.shared ? " (shared)" : ""
+    }`,
+    xLabel: "evaluations per neuron",
+    yLabel: `best ${what}`,
+    logX: true,
+    series: [],
+  };
+  const x = curves[0].map((p) => p.images / u);
+  if (u <= 8) {
+    chart.series = curves.map((c, j): Series => ({
+      name: `neuron ${run.neurons[j]}`,
+      x,
+      y: c.map((p) => p.best),
+    }));
+  } else {
+    const at = x.map((_, step) => curves.map((c) => c[step].best).sort((a, b) => a - b));
+    chart.series = [{
+      name: `median of ${u} neurons (band: interquartile range)`,
+      x,
+      y: at.map((v) => quantile(v, 0.5)),
+      lower: at.map((v) => quantile(v, 0.25)),
+      upper: at.map((v) => quantile(v, 0.75)),
+    }];
+  }
+  return chart;
+}
+
+/**
+ * Write convergence.svg and convergence.png into a run folder.
+ * @param run the run
+ * @param folder the folder being written
+ */
+export async function convergencePlots(run: MeiRun, folder: RunFolder): Promise<void> {
+  const chart = convergenceChart(run);
+  await folder.write("convergence.svg", chartSvg(chart));
+  await folder.write("convergence.png", await chartPng(chart));
+}
