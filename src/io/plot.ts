@@ -2,7 +2,7 @@
  * Line charts as SVG and PNG: series with optional bands (for example a median with its
  * interquartile range), linear or logarithmic axes, titles, axis labels and a legend, one chart
  * or a grid of panels sharing a legend. The PNG is a rasterization of the same layout (with a
- * built-in 5 x 7 bitmap font, upper case), encoded by `./image.ts` (no FFI needed).
+ * built-in 5 x 7 bitmap font, upper case), encoded by imagescript's pure-JS PNG encoder (no FFI needed).
  *
  * @example
  * ```ts
@@ -19,7 +19,7 @@
  * @module
  */
 
-import { encodePng } from "./image.ts";
+import png from "imagescript/png/node.js";
 import { layout, type Primitive } from "./_chart.ts";
 import { ADVANCE, glyph, GLYPH_H, GLYPH_W } from "./_font5x7.ts";
 
@@ -271,7 +271,7 @@ class Canvas {
  * if (width < 400) throw new Error(`${width}`);
  * ```
  */
-export async function figurePng(figure: Figure, ratio = 2): Promise<Uint8Array> {
+export function figurePng(figure: Figure, ratio = 2): Promise<Uint8Array> {
   const { width, height, primitives } = layout(figure);
   const canvas = new Canvas(Math.ceil(width * ratio), Math.ceil(height * ratio));
   const scaled = (pts: [number, number][]) =>
@@ -297,11 +297,14 @@ export async function figurePng(figure: Figure, ratio = 2): Promise<Uint8Array> 
     } else if (p.kind === "polygon") canvas.polygon(scaled(p.points), p.color, p.opacity);
     else canvas.text(p, ratio);
   }
-  return await encodePng({
+  // imagescript's PNG encoder stores without compression unless given a level (its default
+  // is 0), so encode here with level 6 rather than through image.ts's encodePng.
+  return Promise.resolve(png.encode(canvas.rgba, {
     width: canvas.width,
     height: canvas.height,
-    rgba: Uint8ClampedArray.from(canvas.rgba),
-  });
+    channels: 4,
+    level: 6,
+  }));
 }
 
 /**
