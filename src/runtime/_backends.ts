@@ -1,0 +1,192 @@
+// The three backends. Each loader imports its package lazily and returns it with the session
+// options that suit it; a backend that cannot run here throws a BackendError that says why.
+//
+// wasm: onnxruntime-web's Node build (Deno runs it as Node). Its threads are Emscripten pthreads
+//   on node:worker_threads Workers, which Deno provides; the thread count is global to the
+//   process and fixed by the first session (env.wasm.numThreads). The .wasm binary is read from
+//   the npm cache, so it needs read access to that one file; without it the bytes come from a
+//   `with { type: "bytes" }` import, which needs --unstable-raw-imports. The proxy worker
+//   (env.wasm.proxy) is a browser feature and is left off.
+// webgpu: onnxruntime-web's WebGPU build on Deno's navigator.gpu, on one CPU thread (see below).
+// native: onnxruntime-node, a Node-API addon with the native CPU kernels; Deno loads Node-API
+//   addons with --allow-ffi and no node_modules folder.
+import { BackendError } from "./errors.ts";
+import { granted, importPackage, type OrtModule, packageFile } from "./_ort.ts";
+
+/** A backend name. */
+export type BackendName = "wasm" | "webgpu" | "native";
+
+/** A loaded backend. */
+export interface LoadedBackend {
+  name: BackendName;
+  ort: OrtModule;
+  /** Threads the backend will use. */
+  threads: number;
+  /** Session options for InferenceSession.create. */
+  sessionOptions: Record<string, unknown>;
+  /** What was decided on the way (fallbacks, adapters), for run records. */
+  notes: string[];
+}
+
+/** The default thread count: the machine's cores, at most 8. */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1));
+}
+
+async function wasmBinaryOverride(
+  file: string,
+  ort: OrtModule,
+  notes: string[],
+  always = false,
+): Promise<void> {
+  const path = packageFile(`onnxruntime-web/${file}`);
+  if (path !== null && granted({ name: "read", path })) {
+    if (always) ort.env.wasm.wasmBinary = await Deno.readFile(path);
+    return; // else onnxruntime reads it itself
+  }
+  try {
+    const spec = import.meta.resolve(`onnxruntime-web/${file}`);
+    const mod = await import(spec, { with: { type: "bytes" } });
+    ort.env.wasm.wasmBinary = mod.default as Uint8Array;
+    notes.push(`${file} imported as bytes (no read access to the npm cache)`);
+  } catch (e) {
+    throw new BackendError(
+      `the wasm backend needs its WebAssembly binary: run with --allow-read=${path} ` +
+        `(or --unstable-raw-imports)`,
+      { cause: e },
+    );
+  }
+}
+
+let wasmState: Promise<LoadedBackend> | null = null;
+
+async function loadWasm(threads: number): Promise<LoadedBackend> {
+  const notes: string[] = [];
+  const ort = await importPackage("onnxruntime-web");
+  const env = ort.env;
+  env.logLevel = "error";
+  let n = threads;
+  if (n > 1 && typeof SharedArrayBuffer === "undefined") {
+    notes.push("no SharedArrayBuffer: the wasm backend runs on 1 thread");
+    n = 1;
+  }
+  env.wasm.numThreads = n;
+  env.wasm.proxy = false;
+  await wasmBinaryOverride("ort-wasm-simd-threaded.wasm", ort, notes);
+  return { name: "wasm", ort, threads: n, sessionOptions: { executionProviders: ["wasm"] }, notes };
+}
+
+let webgpuState: Promise<LoadedBackend> | null = null;
+
+async function loadWebgpu(threads: number): Promise<LoadedBackend> {
+  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  if (!gpu) {
+    throw new BackendError("webgpu backend not available: this runtime has no navigator.gpu");
+  }
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  } catch (e) {
+    throw new BackendError(`webgpu backend not available: requestAdapter failed: ${e}`, {
+      cause: e,
+    });
+  }
+  if (!adapter) {
+    throw new BackendError(
+      "webgpu backend not available: no GPU adapter (requestAdapter() gave null)",
+    );
+  }
+  const info = adapter.info;
+  const notes = [
+    `webgpu adapter: ${info.description || info.vendor || "unknown"}` +
+    (info.isFallbackAdapter ? " (software fallback adapter)" : ""),
+  ];
+  const ort = await importPackage("onnxruntime-web/webgpu");
+  ort.env.logLevel = "error";
+  ort.env.wasm.numThreads = threads;
+  ort.env.wasm.proxy = false;
+  ort.env.webgpu.adapter = adapter;
+  // The WebGPU build is browser-only: with threads it spawns its pthread workers from blob: URLs,
+  // which Deno's node:worker_threads refuses. On one thread, with the binary handed over, it uses
+  // its embedded glue and spawns nothing; the GPU does the work, the CPU thread only feeds it.
+  if (threads > 1) {
+    notes.push("webgpu runs its CPU side on 1 thread (the build's workers need blob: URLs)");
+  }
+  threads = 1;
+  ort.env.wasm.numThreads = 1;
+  await wasmBinaryOverride("ort-wasm-simd-threaded.asyncify.wasm", ort, notes, true);
+  return {
+    name: "webgpu",
+    ort,
+    threads,
+    sessionOptions: { executionProviders: ["webgpu", "wasm"] },
+    notes,
+  };
+}
+
+async function loadNative(threads: number): Promise<LoadedBackend> {
+  if (!granted({ name: "ffi" })) {
+    throw new BackendError(
+      "native backend not available: it loads onnxruntime-node's Node-API addon, run with --allow-ffi",
+    );
+  }
+  let ort: OrtModule;
+  try {
+    ort = await importPackage("onnxruntime-node");
+  } catch (e) {
+    throw new BackendError(`native backend not available: onnxruntime-node failed to load: ${e}`, {
+      cause: e,
+    });
+  }
+  return {
+    name: "native",
+    ort,
+    threads,
+    sessionOptions: {
+      executionProviders: ["cpu"],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+    },
+    notes: [],
+  };
+}
+
+/**
+ * Loads a backend (once per process for wasm and webgpu, whose thread pool is global).
+ * @param name the backend
+ * @param threads wanted threads
+ */
+export async function loadBackend(name: BackendName, threads: number): Promise<LoadedBackend> {
+  switch (name) {
+    case "native":
+      return await loadNative(threads);
+    case "wasm": {
+      wasmState ??= loadWasm(threads);
+      const b = await wasmState.catch((e) => {
+        wasmState = null;
+        throw e;
+      });
+      return withThreadNote(b, threads);
+    }
+    case "webgpu": {
+      webgpuState ??= loadWebgpu(threads);
+      const b = await webgpuState.catch((e) => {
+        webgpuState = null;
+        throw e;
+      });
+      return withThreadNote(b, threads);
+    }
+  }
+}
+
+function withThreadNote(b: LoadedBackend, threads: number): LoadedBackend {
+  if (threads === b.threads || b.name === "webgpu") return b;
+  return {
+    ...b,
+    notes: [
+      ...b.notes,
+      `${b.name} threads are fixed per process by the first session: ${b.threads}, not ${threads}`,
+    ],
+  };
+}
