@@ -56,7 +56,7 @@ def build(meta):
         m = nets.CNN(tuple(cfg["in_shape"]), tuple(cfg["norm"]))
     elif arch == "sngan":
         m = nets.Generator(tuple(cfg["out_shape"]), cfg["latent"], cfg["ch"])
-    elif arch == "vqvae-decoder":
+    elif arch == "vqvae":
         vq = nets.VQVAE(tuple(cfg["in_shape"]), cfg["ch"])
         vq.load_state_dict(torch.load(meta["ckpt"]))
         vq.eval()

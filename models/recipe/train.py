@@ -507,7 +507,7 @@ def train_vqvae(args):
     ck.snapshot(epoch, vq.state_dict())
     name = args.stem + "_decoder"
     export_generator(args, nets.VQDecoderFromCodes(vq), name, torch.randint(0, vq.codes, (2, 64)), {
-        "kind": "generator", "arch": "vqvae-decoder", "epoch": epoch, "latent_dim": 64,
+        "kind": "generator", "arch": "vqvae", "part": "decoder", "epoch": epoch, "latent_dim": 64,
         "input": {"name": "z", "shape": ["B", 64], "dtype": "int64", "range": [0, vq.codes - 1],
                   "meaning": "code indices of a row-major 8x8 grid"},
         "outputs": [{"name": "image", "shape": ["B", *shape], "range": [0, 1]}],
