@@ -55,8 +55,9 @@ const HELP = `Usage: deno run -A scripts/baselines.ts [options]
   --seeds N          seeds 0..N-1 (default 5)
   --noise LIST       multiplicative noise sigmas, y * max(0, 1 + sigma N(0,1)) (default 0)
   --reevaluate N     re-evaluations of each new incumbent (default 0)
-  --start KIND       random | centre: start point of methods with x0 (default random: the
-                     grid centre is the optimum of several symmetric test functions)
+  --start KIND       random | centre: start point of oneplusone and spsa, which evaluate it
+                     first (default random: the grid centre is the optimum of several
+                     symmetric test functions)
   --d N, --n N       analytic grid: coordinates and values per coordinate (default 7, 16)
   --grid KIND        chebyshev | uniform (default chebyshev)
   --knapsack-d N     knapsack items (default 50)

@@ -21,7 +21,6 @@
 
 import { Rng } from "../core/rng.ts";
 import { createOptimizer } from "../optim/optimize.ts";
-import { getMethod } from "../optim/registry.ts";
 import type { Chart, Figure } from "../io/plot.ts";
 import { benchmark, type BenchmarkName } from "./functions.ts";
 import "../optim/methods.ts";
@@ -45,9 +44,11 @@ export interface Task {
   /** Method parameters. */
   params?: Record<string, unknown>;
   /**
-   * Start of methods that take `x0`: "centre" (their default, the middle of the grid, which is
-   * the optimum or next to it for the symmetric functions of the suite) or "random" (a uniform
-   * grid point drawn from the seed, the same for every method). Default "centre".
+   * Start point of the methods that evaluate their `x0` first (`POINT_START_METHODS`):
+   * "centre" (their default, the middle of the grid, which is the optimum or next to it for the
+   * symmetric functions of the suite) or "random" (a uniform grid point drawn from the seed, the
+   * same for every such method). Population methods keep their default start either way: it
+   * spreads their first population uniformly over the grid. Default "centre".
    */
   start?: "centre" | "random";
 }
@@ -69,6 +70,9 @@ export interface RunResult extends Task {
   /** Set when the method failed (the run is left out of summaries). */
   error?: string;
 }
+
+/** Methods whose first evaluation is their start point x0 (see `Task.start`). */
+export const POINT_START_METHODS: readonly string[] = ["oneplusone", "spsa"];
 
 /** A seed for the noise stream of a task, the same for every method. */
 function noiseSeed(task: Task): number {
@@ -96,7 +100,7 @@ export async function runTask(task: Task): Promise<RunResult> {
     : benchmark(task.problem, { d: task.d, n: task.n, grid: task.grid ?? "chebyshev" });
   const rng = new Rng(noiseSeed(task));
   const params = { ...task.params };
-  if (task.start === "random" && "x0" in getMethod(task.method).params && !("x0" in params)) {
+  if (task.start === "random" && POINT_START_METHODS.includes(task.method) && !("x0" in params)) {
     const { d, n } = problem.space, startRng = new Rng(1000003 * (task.seed + 1));
     params.x0 = Array.from({ length: d }, () => startRng.int(n));
   }
@@ -169,7 +173,7 @@ export async function runTask(task: Task): Promise<RunResult> {
 export function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
   const pos = q * (sorted.length - 1), lo = Math.floor(pos);
-  if (lo + 1 >= sorted.length) return sorted[lo];
+  if (pos === lo || lo + 1 >= sorted.length) return sorted[lo];
   const a = sorted[lo], b = sorted[lo + 1];
   return a === b ? a : a + (pos - lo) * (b - a); // also keeps Infinity - Infinity out
 }

@@ -34,6 +34,12 @@ import type { Point } from "./types.ts";
  * @param scores the scores of the population
  * @param selectivity kT = std / selectivity
  * @returns probabilities summing to 1
+ * @example
+ * ```ts
+ * import { fitnessProbabilities } from "./ga.ts";
+ * const p = fitnessProbabilities([0, 1, 2, 3], 2);
+ * if (!(p[3] > p[2] && p[2] > p[0]) || Math.abs(p.reduce((a, b) => a + b) - 1) > 1e-12) throw new Error();
+ * ```
  */
 export function fitnessProbabilities(scores: ArrayLike<number>, selectivity: number): Float64Array {
   const sorted = Float64Array.from(scores).sort();

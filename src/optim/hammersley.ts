@@ -26,6 +26,11 @@ import type { Point } from "./types.ts";
  * The first m primes.
  * @param m how many
  * @returns the primes
+ * @example
+ * ```ts
+ * import { primes } from "./hammersley.ts";
+ * if (primes(5).join() !== "2,3,5,7,11") throw new Error();
+ * ```
  */
 export function primes(m: number): number[] {
   const out: number[] = [];
@@ -39,6 +44,12 @@ export function primes(m: number): number[] {
  * @param p base
  * @param perm digit permutation
  * @returns a number in [0, 1)
+ * @example
+ * ```ts
+ * import { radicalInverse } from "./hammersley.ts";
+ * // 6 = 110 in base 2 -> 0.011 = 0.375; with digits 0 and 1 kept
+ * if (radicalInverse(6, 2, [0, 1]) !== 0.375) throw new Error();
+ * ```
  */
 export function radicalInverse(i: number, p: number, perm: ArrayLike<number>): number {
   let out = 0, scale = 1 / p;

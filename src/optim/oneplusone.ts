@@ -27,7 +27,19 @@ import { registerMethod } from "./registry.ts";
 import { checkX0, Encoding, startParams } from "./_encoding.ts";
 import type { MinimizerContext, Point } from "./types.ts";
 
-/** The (1+1)-ES with the doubling / 0.84 step-size rule. */
+/**
+ * The (1+1)-ES with the doubling / 0.84 step-size rule (registered as `oneplusone`).
+ * @example
+ * ```ts
+ * import { OnePlusOne } from "./oneplusone.ts";
+ * import { Rng } from "../core/rng.ts";
+ * const space = { kind: "box" as const, d: 1, lower: Float64Array.of(-Infinity), upper: Float64Array.of(Infinity) };
+ * const es = new OnePlusOne({ space, budget: 3, rng: new Rng(0), maximize: false, params: { sigma0: 1 } });
+ * es.tell(es.ask(), Float64Array.of(1)); // the start point
+ * es.tell(es.ask(), Float64Array.of(0)); // a success doubles sigma
+ * if (es.sigma !== 2) throw new Error();
+ * ```
+ */
 export class OnePlusOne {
   readonly #enc: Encoding;
   readonly #rng: Rng;
