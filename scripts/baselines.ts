@@ -53,7 +53,9 @@ const HELP = `Usage: deno run -A scripts/baselines.ts [options]
 })
   --budget N         evaluations per run (default 10000)
   --seeds N          seeds 0..N-1 (default 5)
-  --noise LIST       multiplicative noise sigmas, y * max(0, 1 + sigma N(0,1)) (default 0)
+  --noise LIST       multiplicative noise sigmas (default 0): the optimizer sees
+                     U - r max(0, 1 + sigma N(0,1)), r = max(0, U - f) a non-negative
+                     response, U the largest f over 10^4 seeded random grid points
   --reevaluate N     re-evaluations of each new incumbent (default 0)
   --start KIND       random | centre: start point of oneplusone and spsa, which evaluate it
                      first (default random: the grid centre is the optimum of several

@@ -1,7 +1,8 @@
-/** Tests of the analytic benchmark suite: grid optima against brute force, the knapsack. */
+/** Tests of the analytic benchmark suite (grid optima against brute force, the knapsack) and of the comparison runs. */
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { ANALYTIC_FUNCTIONS, benchmark, knapsackInstance } from "../src/bench/functions.ts";
+import { quantile, runTask, summarize } from "../src/bench/compare.ts";
 
 /** All multi-indices of a small grid. */
 function allIndices(d: number, n: number): Int32Array[] {
@@ -60,4 +61,48 @@ Deno.test("knapsack: dynamic-programming optimum equals brute force; infeasible 
   const [all] = b.f([new Int32Array(12).fill(1)]); // everything: twice the capacity
   assert(inst.weights.reduce((a, c) => a + c) > inst.capacity);
   assertEquals(all, 0);
+});
+
+Deno.test("comparison runs: reproducible, scored on the clean objective under noise", async () => {
+  const task = {
+    method: "de",
+    problem: "rastrigin" as const,
+    seed: 2,
+    noise: 0.5,
+    budget: 400,
+    d: 3,
+    n: 8,
+  };
+  const a = await runTask(task), b = await runTask(task);
+  assertEquals([a.final, a.reported, a.history], [b.final, b.reported, b.history]);
+  assertEquals(a.evaluations, 400);
+  const clean = benchmark("rastrigin", { d: 3, n: 8 });
+  assert(a.final >= clean.optimum! && a.history.every(([, v]) => v >= clean.optimum!));
+  // The history holds clean values of incumbents; the final point's clean value is the last.
+  assertEquals(a.history.at(-1)![1], a.final);
+  const quiet = await runTask({ ...task, noise: 0 });
+  assertEquals(quiet.final, quiet.reported);
+});
+
+Deno.test("summaries: quartiles, and evaluations to the target with unreached runs", () => {
+  const run = (seed: number, final: number, hit: number) => ({
+    method: "m",
+    problem: "alpine" as const,
+    seed,
+    noise: 0,
+    budget: 100,
+    d: 2,
+    n: 4,
+    final,
+    reported: final,
+    evaluations: 100,
+    first: 10,
+    seconds: 0,
+    history: [[1, 10], [hit, final]] as [number, number][],
+  });
+  // best 0, reference 10: target 0.1; runs 0 and 1 reach it at 20 and 50, the others never.
+  const [s] = summarize([run(0, 0, 20), run(1, 0.1, 50), run(2, 1, 5), run(3, 2, 5), run(4, 4, 5)]);
+  assertEquals([s.median, s.q25, s.q75, s.target], [1, 0.1, 2, 0.1]);
+  assertEquals([s.reached, s.evaluationsToTarget], [2, Infinity]);
+  assertEquals(quantile([1, 2, Infinity], 0.5), 2);
 });

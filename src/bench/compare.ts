@@ -4,9 +4,14 @@
  * the final value, median evaluations to a target), print markdown tables and build the
  * convergence figure (median best-so-far with an interquartile band against evaluations).
  *
- * Noise is multiplicative response noise, y * max(0, 1 + sigma N(0, 1))
- * (`../shared/docs/algorithms.md` §6); a run is scored by the clean value of its final best
- * point, and its history records the clean value of the incumbent at every change.
+ * Noise is multiplicative response noise, r * max(0, 1 + sigma N(0, 1))
+ * (`../shared/docs/algorithms.md` §6), on a response that behaves like a firing rate: the
+ * benchmarks are minimized and take values of either sign, so the noise multiplies
+ * r = max(0, U - f) >= 0, U the largest value of f over 10^4 seeded random grid points, and the
+ * optimizer sees U - r max(0, 1 + sigma N(0, 1)). A zero draw is then a bad response, as for a
+ * neuron (noise on f itself would make a zero draw the best value of a positive function). A
+ * run is scored by the clean value of its final best point, and its history records the clean
+ * value of the incumbent at every change.
  *
  * @example
  * ```ts
@@ -74,6 +79,19 @@ export interface RunResult extends Task {
 /** Methods whose first evaluation is their start point x0 (see `Task.start`). */
 export const POINT_START_METHODS: readonly string[] = ["oneplusone", "spsa"];
 
+/**
+ * The response ceiling U of a problem for the noise model: the largest value over 10^4 grid
+ * points drawn from a fixed seed.
+ */
+function responseCeiling(f: (b: Int32Array[]) => Float64Array, d: number, n: number): number {
+  const rng = new Rng(20240607);
+  const batch = Array.from(
+    { length: 10_000 },
+    () => Int32Array.from({ length: d }, () => rng.int(n)),
+  );
+  return Math.max(...f(batch));
+}
+
 /** A seed for the noise stream of a task, the same for every method. */
 function noiseSeed(task: Task): number {
   let h = 2166136261;
@@ -99,6 +117,7 @@ export async function runTask(task: Task): Promise<RunResult> {
     ? benchmark("knapsack", { d: task.knapsackD ?? 50 })
     : benchmark(task.problem, { d: task.d, n: task.n, grid: task.grid ?? "chebyshev" });
   const rng = new Rng(noiseSeed(task));
+  const ceiling = task.noise > 0 ? responseCeiling(problem.f, problem.space.d, problem.space.n) : 0;
   const params = { ...task.params };
   if (task.start === "random" && POINT_START_METHODS.includes(task.method) && !("x0" in params)) {
     const { d, n } = problem.space, startRng = new Rng(1000003 * (task.seed + 1));
@@ -122,7 +141,9 @@ export async function runTask(task: Task): Promise<RunResult> {
       const clean = problem.f(batch);
       if (Number.isNaN(first)) first = clean[0];
       const values = task.noise > 0
-        ? clean.map((y) => y * Math.max(0, 1 + task.noise * rng.normal()))
+        ? clean.map((y) =>
+          ceiling - Math.max(0, ceiling - y) * Math.max(0, 1 + task.noise * rng.normal())
+        )
         : clean;
       opt.tell(batch, values);
       if (opt.history.length > seen && task.noise === 0) {

@@ -1,0 +1,50 @@
+/** Tests of the chart writers: SVG structure, log axes and the PNG rasterization. */
+
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import { chartPng, chartSvg, figureSvg } from "../src/io/plot.ts";
+import { formatTick, ticks } from "../src/io/_chart.ts";
+
+const chart = {
+  title: "t",
+  xLabel: "evaluations",
+  yLabel: "best",
+  logX: true,
+  series: [
+    { name: "a", x: [1, 10, 100, 1000], y: [4, 3, 2, 1], lower: [3, 2, 1, 0], upper: [5, 4, 3, 2] },
+    { name: "b", x: [1, 1000], y: [4, 0.5] },
+  ],
+};
+
+Deno.test("log ticks are powers of ten; linear ticks 1-2-5 steps", () => {
+  assertEquals(ticks(1, 1e4, true), [1, 10, 100, 1000, 10000]);
+  assertEquals(ticks(0, 1, false).map((t) => Number(t.toFixed(10))), [0, 0.2, 0.4, 0.6, 0.8, 1]);
+  assertEquals([formatTick(10000), formatTick(0.25), formatTick(-3e-5)], ["1e4", "0.25", "-3e-5"]);
+});
+
+Deno.test("SVG: one line per series, one band, a legend entry each, log-spaced x", () => {
+  const svg = chartSvg(chart);
+  const lines = svg.match(/<polyline[^>]*stroke="(#4e79a7|#f28e2b)"[^>]*stroke-width="1.6"[^>]*>/g);
+  assertEquals(lines?.length, 2);
+  assertEquals(svg.match(/<polygon/g)?.length, 1);
+  assert(svg.includes(">a</text>") && svg.includes(">b</text>") && svg.includes(">1000</text>"));
+  // On a log axis 1, 10, 100, 1000 are equally spaced.
+  const pts = lines![0].match(/points="([^"]+)"/)![1].split(" ").map((p) =>
+    Number(p.split(",")[0])
+  );
+  const gaps = pts.slice(1).map((x, i) => x - pts[i]);
+  assert(gaps.every((g) => Math.abs(g - gaps[0]) < 0.2), `${gaps}`);
+});
+
+Deno.test("figures: panels share colors by series name", () => {
+  const svg = figureSvg({ charts: [chart, { ...chart, series: [chart.series[1]] }], columns: 2 });
+  assertEquals(svg.match(/stroke="#f28e2b" stroke-width="1.6"/g)?.length, 2); // "b" in both
+});
+
+Deno.test("PNG: twice the layout size, and compressed", async () => {
+  const png = await chartPng(chart);
+  const view = new DataView(png.buffer, png.byteOffset);
+  const svg = chartSvg(chart);
+  const width = Number(svg.match(/width="(\d+)"/)![1]);
+  assertEquals(view.getUint32(16), 2 * width);
+  assert(png.length < view.getUint32(16) * view.getUint32(20), "not compressed");
+});
