@@ -14,7 +14,8 @@
  * @module
  */
 
-import png from "imagescript/png/node.js";
+// A full npm: specifier (not an import-map name): mod.ts must work when imported by URL.
+import png from "npm:imagescript@1.3.1/png/node.js";
 
 /** An RGBA image, row-major, 4 bytes a pixel. */
 export interface Raster {

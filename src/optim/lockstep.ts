@@ -111,7 +111,15 @@ export async function optimizeLockstep<P extends Point = Int32Array>(
     list.sort((a, b) => sign * (a.value - b.value));
     if (list.length > keepTop) list.pop();
   };
-  while (!opts.signal?.aborted && opt.some((o) => !o.done)) {
+  let yielded = performance.now();
+  while (opt.some((o) => !o.done)) {
+    // An objective that resolves through microtasks alone would starve the event loop (signal
+    // handlers, timers): yield a macrotask at least every 50 ms, then look at the signal.
+    if (performance.now() - yielded > 50) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      yielded = performance.now();
+    }
+    if (opts.signal?.aborted) break;
     const asked = opt.map((o) => o.done ? [] : o.ask());
     const batch = asked.flat();
     if (batch.length === 0) break;
