@@ -132,7 +132,8 @@ function checkParam(method: string, key: string, spec: ParamSpec, v: unknown): v
   const type = spec.type ?? "number";
   const where = `params.${key} of "${method}"`;
   if (type === "boolean" || type === "string") {
-    if (typeof v !== type) throw new TypeError(`${where} must be a ${type}, got ${String(v)}`);
+    const ok = type === "boolean" ? typeof v === "boolean" : typeof v === "string";
+    if (!ok) throw new TypeError(`${where} must be a ${type}, got ${String(v)}`);
     if (spec.choices && !spec.choices.includes(v as string)) {
       throw new RangeError(`${where} must be one of ${spec.choices.join(", ")}, got "${v}"`);
     }
