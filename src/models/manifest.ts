@@ -96,7 +96,8 @@ export async function loadManifest(base: URL = defaultModelsUrl): Promise<Manife
  * ```ts
  * import { loadManifest, resolveModel } from "./manifest.ts";
  * const m = await loadManifest();
- * if (resolveModel(m, "sngan", "generator").kind !== "generator") throw new Error();
+ * const last = resolveModel(m, "sresnet18", "target"), first = resolveModel(m, "sresnet18@0", "target");
+ * if (first.epoch !== 0 || !(last.epoch! > 0)) throw new Error();
  * ```
  */
 export function resolveModel(
@@ -153,7 +154,7 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
  * ```ts
  * import { loadManifest, loadModelBytes, resolveModel } from "./manifest.ts";
  * const m = await loadManifest();
- * const bytes = await loadModelBytes(m, resolveModel(m, "sngan", "generator"));
+ * const bytes = await loadModelBytes(m, resolveModel(m, "sresnet18@0", "target"));
  * if (bytes.length === 0) throw new Error();
  * ```
  */
