@@ -45,3 +45,11 @@ export type {
 export { gridValues, indicesToValues, normalQuantile } from "./src/space/grids.ts";
 export type { Grid } from "./src/space/grids.ts";
 export { digitSizes, QuantizedSpace } from "./src/space/quantize.ts";
+export { defaultSettings, type MeiRun, type MeiSettings, runMei } from "./src/models/mei.ts";
+export { loadManifest, resolveModel } from "./src/models/manifest.ts";
+export { Pipeline } from "./src/models/pipeline.ts";
+export type { UnitKind, UnitSelection } from "./src/models/pipeline.ts";
+export { optimizeLockstep } from "./src/optim/lockstep.ts";
+export type { LockstepOptions, LockstepResult } from "./src/optim/lockstep.ts";
+export { listLayers, openSession } from "./src/runtime/mod.ts";
+export type { BackendChoice, Session, SessionOptions } from "./src/runtime/mod.ts";

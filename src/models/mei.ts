@@ -41,9 +41,9 @@ import "../optim/methods.ts";
 
 /** Everything that defines a run (written to run.json; `--replay` reads it back). */
 export interface MeiSettings {
-  /** Shipped generator name (`sngan`, `vqvae`) or a path to an .onnx file. */
+  /** Shipped generator name (`sngan`, `vqvae`) or a path or URL of an .onnx file. */
   generator: string;
-  /** Shipped target name (`sresnet18`, `scnn`, `cnn`, optionally `name@epoch`) or an .onnx path. */
+  /** Shipped target name (`sresnet18`, `scnn`, `cnn`, optionally `name@epoch`) or an .onnx path or URL. */
   target: string;
   /** Checkpoint epoch of a shipped target (default: the last). */
   epoch?: number;
@@ -73,7 +73,7 @@ export interface MeiSettings {
   noise: number;
   /** Tell each search the responses of its neuron to every image shown. */
   shared: boolean;
-  /** Folder of the shipped models (default: the repository's models/). */
+  /** Folder (path or URL) of the shipped models (default: the repository's models/). */
   modelsDir?: string;
 }
 
@@ -121,14 +121,17 @@ export async function openModel(
   if (spec.endsWith(".onnx")) {
     let bytes: Uint8Array;
     try {
-      bytes = await Deno.readFile(spec);
+      bytes = /^(https?|file):/.test(spec)
+        ? new Uint8Array(await (await fetchOk(spec)).arrayBuffer())
+        : await Deno.readFile(spec);
     } catch (e) {
       throw new Error(`cannot read the ${kind} model ${spec}: ${(e as Error).message}`);
     }
     return { bytes, source: spec, sha256: await sha256Hex(bytes) };
   }
+  const isUrl = modelsDir !== undefined && /^(https?|file):/.test(modelsDir);
   const base = modelsDir
-    ? new URL(`${modelsDir.replace(/\/?$/, "/")}`, `file://${Deno.cwd()}/`)
+    ? new URL(modelsDir.replace(/\/?$/, "/"), isUrl ? undefined : `file://${Deno.cwd()}/`)
     : undefined;
   const manifest = await loadManifest(base);
   const entry = resolveModel(manifest, spec, kind, epoch);
@@ -138,6 +141,12 @@ export async function openModel(
     sha256: entry.sha256,
     entry,
   };
+}
+
+async function fetchOk(url: string): Promise<Response> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return response;
 }
 
 /** A run in progress or finished. */

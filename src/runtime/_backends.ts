@@ -11,7 +11,7 @@
 // native: onnxruntime-node, a Node-API addon with the native CPU kernels; Deno loads Node-API
 //   addons with --allow-ffi and no node_modules folder.
 import { BackendError } from "./errors.ts";
-import { granted, importPackage, type OrtModule, packageFile } from "./_ort.ts";
+import { granted, importPackage, type OrtModule, packageFile, PACKAGES } from "./_ort.ts";
 
 /** A backend name. */
 export type BackendName = "wasm" | "webgpu" | "native";
@@ -45,8 +45,16 @@ async function wasmBinaryOverride(
     return; // else onnxruntime reads it itself
   }
   try {
-    const spec = import.meta.resolve(`onnxruntime-web/${file}`);
-    const mod = await import(spec, { with: { type: "bytes" } });
+    let mod;
+    try {
+      mod = await import(import.meta.resolve(`onnxruntime-web/${file}`), {
+        with: { type: "bytes" },
+      });
+    } catch {
+      // No import map (mod.ts imported by URL): the pinned npm specifier, computed at run time.
+      const spec = "npm" + ":" + `${PACKAGES["onnxruntime-web"]}/${file}`;
+      mod = await import(spec, { with: { type: "bytes" } });
+    }
     ort.env.wasm.wasmBinary = mod.default as Uint8Array;
     notes.push(`${file} imported as bytes (no read access to the npm cache)`);
   } catch (e) {
