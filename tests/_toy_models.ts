@@ -47,6 +47,28 @@ export function toyTarget(): Uint8Array {
   });
 }
 
+/** A target taking 28 x 28 images (a shape mismatch with the toy generator). */
+export function toyTarget28(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: "image", dims: ["B", 1, 28, 28] }],
+    outputs: [{ name: "feat", dims: ["B", 1, 28, 28] }],
+    nodes: [{ opType: "Relu", inputs: ["image"], outputs: ["feat"] }],
+  });
+}
+
+/** A target whose layer is NaN for every image in [0, 1]: sqrt(x - 2). */
+export function toyTargetNaN(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: "image", dims: ["B", 1, 8, 8] }],
+    outputs: [{ name: "feat", dims: ["B", 1, 8, 8] }],
+    initializers: [{ name: "two", dims: [], data: Float32Array.of(2) }],
+    nodes: [
+      { opType: "Sub", inputs: ["image", "two"], outputs: ["shifted"] },
+      { opType: "Sqrt", inputs: ["shifted"], outputs: ["feat"] },
+    ],
+  });
+}
+
 /** Write both models into a fresh folder; returns their paths. */
 export async function writeToyModels(): Promise<
   { dir: string; generator: string; target: string }
@@ -54,5 +76,7 @@ export async function writeToyModels(): Promise<
   const dir = await Deno.makeTempDir({ prefix: "mei-toy-" });
   await Deno.writeFile(`${dir}/gen.onnx`, toyGenerator());
   await Deno.writeFile(`${dir}/target.onnx`, toyTarget());
+  await Deno.writeFile(`${dir}/target28.onnx`, toyTarget28());
+  await Deno.writeFile(`${dir}/target_nan.onnx`, toyTargetNaN());
   return { dir, generator: `${dir}/gen.onnx`, target: `${dir}/target.onnx` };
 }

@@ -143,6 +143,14 @@ Deno.test("bad input: one clear message, exit code 2, no output folder", async (
     [["--target", `${toy.dir}/missing.onnx`], /cannot read the target model/],
     [["--grid", "cubic"], /grid must be uniform or gaussian/],
     [["--frobnicate"], /Unknown option '--frobnicate'/],
+    [
+      ["--target", `${toy.dir}/target28.onnx`],
+      /the generator makes images \[1,8,8\] but the target takes \[1,28,28\]/,
+    ],
+    [
+      ["--target", `${toy.dir}/target_nan.onnx`],
+      /the target returned NaN for unit 0 of "feat" on candidate 0/,
+    ],
   ];
   for (const [args, message] of cases) {
     const r = await cli(args, out);
@@ -151,6 +159,16 @@ Deno.test("bad input: one clear message, exit code 2, no output folder", async (
     assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
   }
   assertEquals([...Deno.readDirSync(out)].length, 0);
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("--list-layers prints every tensor with a batch axis, its shape and units", async () => {
+  const out = await Deno.makeTempDir();
+  const r = await cli(["--list-layers"], out);
+  assertEquals(r.code, 0, r.stderr);
+  const feat = r.stdout.split("\n").find((l) => l.startsWith("feat "));
+  assert(feat && /\[B, 4, 4, 4\]\s+BCHW\s+4\s+output/.test(feat), r.stdout);
+  assert(/^pre\s+MatMul\s+\[B, 64\]\s+BF\s+64/m.test(r.stdout), r.stdout);
   await Deno.remove(out, { recursive: true });
 });
 

@@ -261,7 +261,10 @@ export async function runMei(
     },
   });
   const image = await probe.images([new Int32Array(latentDim)]);
-  const wantShape = tgt.entry?.input?.shape?.slice(1);
+  const declared = target.inputs[0].dims?.slice(1);
+  const wantShape = declared?.every((v) => typeof v === "number")
+    ? declared
+    : tgt.entry?.input?.shape?.slice(1);
   if (wantShape && wantShape.join() !== image.dims.slice(1).join()) {
     throw new Error(
       `the generator makes images [${image.dims.slice(1)}] but the target takes [${wantShape}]`,
