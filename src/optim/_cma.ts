@@ -284,8 +284,9 @@ export class CmaState {
       for (let k = 0; k < n; k++) this.D[k] = Math.sqrt(Math.max(this.C[k], 1e-300));
       return;
     }
-    // Lazy decomposition: at most every 1 / (10 n (c_1 + c_mu)) generations (Hansen 2016, B.2).
-    const gap = 1 / (10 * n * (this.p.c1 + this.p.cMu));
+    // Lazy decomposition, as Hansen's purecma.py: after 0.5 lambda / (n (c_1 + c_mu))
+    // evaluations, i.e. every 0.5 / (n (c_1 + c_mu)) generations.
+    const gap = 0.5 / (n * (this.p.c1 + this.p.cMu));
     if (this.generation - this.#eigenGeneration < gap) return;
     this.#eigenGeneration = this.generation;
     const { values, vectors } = symmetricEigen(this.C, n);
