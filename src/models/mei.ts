@@ -247,19 +247,22 @@ export async function runMei(
       upper: settings.range[1],
     },
   );
-  const probe = new Pipeline({
-    generator,
-    target,
-    latentDim,
-    latent: codes ? { kind: "codes" } : { kind: "grid", values: latentValues! },
-    selection: {
-      kind: settings.unit,
-      layer,
-      units: [0],
-      position: settings.position,
-      layout: settings.layout,
-    },
-  });
+  const pipelineFor = (units: number[], noise?: { sigma: number; rng: Rng }) =>
+    new Pipeline({
+      generator,
+      target,
+      latentDim,
+      latent: codes ? { kind: "codes" } : { kind: "grid", values: latentValues! },
+      selection: {
+        kind: settings.unit,
+        layer,
+        units,
+        position: settings.position,
+        layout: settings.layout,
+      },
+      noise,
+    });
+  const probe = pipelineFor([0]);
   const image = await probe.images([new Int32Array(latentDim)]);
   const declared = target.inputs[0].dims?.slice(1);
   const wantShape = declared?.every((v) => typeof v === "number")
@@ -276,20 +279,7 @@ export async function runMei(
   const noise = settings.noise > 0
     ? { sigma: settings.noise, rng: new Rng(settings.seed + 1_000_003) }
     : undefined;
-  const pipeline = new Pipeline({
-    generator,
-    target,
-    latentDim,
-    latent: codes ? { kind: "codes" } : { kind: "grid", values: latentValues! },
-    selection: {
-      kind: settings.unit,
-      layer,
-      units: neurons,
-      position: settings.position,
-      layout: settings.layout,
-    },
-    noise,
-  });
+  const pipeline = pipelineFor(neurons, noise);
   const openSeconds = (performance.now() - t0) / 1000;
   let networkMs = 0;
   const t1 = performance.now();
