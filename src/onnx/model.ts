@@ -462,7 +462,7 @@ function writeAttribute(w: ProtoWriter, name: string, v: AttributeValue): void {
  * if (bytes.length < 20) throw new Error();
  * ```
  */
-export function buildModel(spec: ModelSpec): Uint8Array {
+export function buildModel(spec: ModelSpec): Uint8Array<ArrayBuffer> {
   const m = new ProtoWriter();
   m.varint(1, spec.irVersion ?? 8);
   m.string(2, "mei-tt");

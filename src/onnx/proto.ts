@@ -310,7 +310,7 @@ export class ProtoWriter {
    * The bytes written so far.
    * @returns a copy of the buffer's used part
    */
-  finish(): Uint8Array {
+  finish(): Uint8Array<ArrayBuffer> {
     return this.#buf.slice(0, this.#len);
   }
 }

@@ -97,10 +97,9 @@ export function resolveLayout(
   let l = layout;
   if (l === "auto") {
     if (rank < 2) throw bad("a layer output needs a batch dim and at least one unit dim");
-    const flat = rank === 2 ? "F" : "CHW";
     if (dims[0] === batch) l = rank === 2 ? "BF" : "BCHW";
-    else if (rank >= 3 && dims[1] === batch) l = `TB${flat}` as Layout;
-    else if (dims[0] % batch === 0) l = `(TB)${flat}` as Layout;
+    else if (rank >= 3 && dims[1] === batch) l = rank === 3 ? "TBF" : "TBCHW";
+    else if (dims[0] % batch === 0) l = rank === 2 ? "(TB)F" : "(TB)CHW";
     else throw bad("no dim matches the batch size");
   }
   const minRank = l.startsWith("TB") ? 3 : 2, exact = l.endsWith("F");

@@ -1,0 +1,373 @@
+/**
+ * Evaluations per second of generator + target (latent batch -> image -> layer rates) on every
+ * backend that runs here, at the batch sizes the optimizers use, against PyTorch eager mode on
+ * the recipe's own modules (models/recipe/bench_torch.py) on the same thread count, as a table
+ * with ratios to PyTorch.
+ *
+ * Every figure is the best of 3 rounds (the machine may be shared with other jobs, which only
+ * ever slow a round down). Each backend is timed twice: on the whole target graph (every exported output, as PyTorch
+ * computes it) and pruned to the read layer (the runtime stops the graph there, see
+ * `openSession`'s `outputs`). `--levers` adds a table of the session settings tried at one
+ * batch size (threads, pool spinning, graph optimization, fixed batch dim).
+ *
+ * Usage: `deno task bench` or `deno run -A scripts/bench.ts [--batches 5,25,100]
+ * [--backends wasm,native,webgpu] [--threads N] [--seconds 1.5] [--target PATH]
+ * [--generator PATH] [--layer layer2.1.sn2] [--no-torch] [--levers] [--json]`
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import {
+  availableBackends,
+  type BackendName,
+  openSession,
+  type Session,
+  type SessionOptions,
+} from "../src/runtime/mod.ts";
+import { Rng } from "../src/core/rng.ts";
+
+const { values } = parseArgs({
+  options: {
+    batches: { type: "string", default: "5,25,100" },
+    backends: { type: "string", default: "" },
+    threads: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
+    seconds: { type: "string", default: "1.5" },
+    target: { type: "string", default: "" },
+    generator: { type: "string", default: "" },
+    layer: { type: "string", default: "layer2.1.sn2" },
+    "no-torch": { type: "boolean", default: false },
+    levers: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+    python: { type: "string", default: "/usr/bin/python3" },
+  },
+});
+const batches = values.batches.split(",").map(Number);
+const threads = Number(values.threads), seconds = Number(values.seconds);
+if (batches.some((b) => !Number.isInteger(b) || b < 1) || !(threads >= 1) || !(seconds > 0)) {
+  console.error("--batches, --threads and --seconds must be positive numbers");
+  Deno.exit(2);
+}
+const log = (s: string) => values.json ? console.error(s) : console.log(s);
+const loadavg = () => {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "?";
+  }
+};
+
+// ---------------------------------------------------------------------------- models
+async function exists(p: string): Promise<boolean> {
+  try {
+    await Deno.stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function pythonHasTorch(): Promise<boolean> {
+  try {
+    const r = await new Deno.Command(values.python, {
+      args: ["-c", "import torch"],
+      stderr: "null",
+    }).output();
+    return r.success;
+  } catch {
+    return false;
+  }
+}
+
+async function newestTarget(): Promise<string> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir("models")) {
+    if (/^sresnet18_fmnist_e\d+\.onnx$/.test(e.name)) names.push(e.name);
+  }
+  names.sort((a, b) => Number(a.match(/e(\d+)/)![1]) - Number(b.match(/e(\d+)/)![1]));
+  if (!names.length) throw new Error("no models/sresnet18_fmnist_e*.onnx; pass --target");
+  return `models/${names.at(-1)}`;
+}
+
+const torchPython = await pythonHasTorch();
+const haveTorch = torchPython && !values["no-torch"];
+const target = values.target || await newestTarget();
+const targetMeta = `models/meta/${target.split("/").pop()!.replace(/\.onnx$/, ".json")}`;
+let generator = values.generator;
+let generatorMeta: string | null = null;
+const notes: string[] = [];
+if (!generator) {
+  if (await exists("models/sngan_fmnist.onnx")) {
+    generator = "models/sngan_fmnist.onnx";
+    if (await exists("models/meta/sngan_fmnist.json")) {
+      generatorMeta = "models/meta/sngan_fmnist.json";
+    }
+  } else if (torchPython) {
+    generator = await Deno.makeTempFile({ suffix: ".onnx" });
+    const r = await new Deno.Command(values.python, {
+      args: ["models/recipe/bench_torch.py", "--export-generator", generator],
+      stderr: "piped",
+      stdout: "null",
+    }).output();
+    if (!r.success) throw new Error(new TextDecoder().decode(r.stderr));
+    notes.push(
+      "no shipped generator yet: the recipe's SN-GAN generator (ch 32) with initial weights",
+    );
+  } else {
+    throw new Error("no models/sngan_fmnist.onnx and no PyTorch to export one; pass --generator");
+  }
+}
+
+// ---------------------------------------------------------------------------- timing
+const ROUNDS = 3;
+interface Cell {
+  batch: number;
+  evalsPerSecond: number;
+  msPerBatch: number;
+  runs: number;
+}
+
+async function timePair(gen: Session, tgt: Session, batch: number): Promise<Cell> {
+  const rng = new Rng(batch);
+  const latentDim = Number(gen.inputs[0].dims?.[1] ?? 128);
+  const z = new Float32Array(batch * latentDim);
+  for (let i = 0; i < z.length; i++) z[i] = rng.normal();
+  const step = async () => {
+    const { image } = await gen.run({ [gen.inputNames[0]]: { data: z, dims: [batch, latentDim] } });
+    await tgt.run({ [tgt.inputNames[0]]: image });
+  };
+  // Warm-up until steady: the first runs allocate (arena, WebAssembly memory growth), and on
+  // wasm V8 first runs baseline code until its optimizing tier has compiled the hot kernels in
+  // the background (on a loaded machine that can take ~10 runs); at most 10 s.
+  const w0 = performance.now();
+  let fastest = Infinity;
+  for (let i = 0; i < 30; i++) {
+    const t = performance.now();
+    await step();
+    const dt = performance.now() - t;
+    fastest = Math.min(fastest, dt);
+    if (i >= 2 && performance.now() - w0 > 300 && dt < 1.3 * fastest) break;
+    if (performance.now() - w0 > 10_000) break;
+  }
+  // The best of ROUNDS rounds: on a shared machine the other jobs only ever slow a round down.
+  let best = Infinity, total = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    let runs = 0, dt = 0;
+    const t0 = performance.now();
+    while (dt < (seconds * 1000) / ROUNDS || runs < 2) {
+      await step();
+      runs++;
+      dt = performance.now() - t0;
+    }
+    total += runs;
+    best = Math.min(best, dt / runs);
+  }
+  return { batch, runs: total, msPerBatch: best, evalsPerSecond: batch / (best / 1000) };
+}
+
+interface Row {
+  name: string;
+  backend: string;
+  variant: string;
+  threads: number;
+  cells: Cell[];
+  note?: string;
+}
+
+async function benchBackend(
+  backend: BackendName,
+  variant: "full" | "pruned",
+  extra: SessionOptions = {},
+  sizes = batches,
+): Promise<Row> {
+  const opts: SessionOptions = { backend, threads, ...extra };
+  const gen = await openSession(generator, opts);
+  const tgt = await openSession(
+    target,
+    variant === "pruned" ? { ...opts, outputs: [values.layer] } : opts,
+  );
+  const cells: Cell[] = [];
+  try {
+    for (const b of sizes) cells.push(await timePair(gen, tgt, b));
+  } finally {
+    await gen.release();
+    await tgt.release();
+  }
+  return {
+    name: `${backend} ${variant === "pruned" ? `to ${values.layer}` : "whole graph"}`,
+    backend,
+    variant,
+    threads: tgt.threads,
+    cells,
+    note: tgt.notes.join("; ") || undefined,
+  };
+}
+
+// ---------------------------------------------------------------------------- run
+log(
+  `bench: generator ${generator}, target ${target}, ${threads} thread(s), batches ${
+    batches.join(", ")
+  }`,
+);
+const load0 = loadavg();
+const status = await availableBackends(threads);
+const wanted = values.backends ? values.backends.split(",") : ["native", "wasm", "webgpu"];
+const rows: Row[] = [];
+for (const s of status) {
+  if (!wanted.includes(s.backend)) continue;
+  if (!s.available) {
+    notes.push(`${s.backend}: ${s.detail}`);
+    continue;
+  }
+  if (s.backend === "webgpu" && /fallback/.test(s.detail) && !values.backends) {
+    notes.push(
+      `webgpu: ${s.detail}; skipped (software rasterizer; pass --backends webgpu to time it)`,
+    );
+    continue;
+  }
+  for (const variant of ["full", "pruned"] as const) {
+    log(`  timing ${s.backend} (${variant}) ...`);
+    rows.push(await benchBackend(s.backend, variant));
+  }
+}
+
+let torch: { torch: string; threads: number; results: Cell[]; weights: unknown } | null = null;
+if (haveTorch) {
+  log("  timing PyTorch eager ...");
+  const args = [
+    "models/recipe/bench_torch.py",
+    "--target-meta",
+    targetMeta,
+    "--threads",
+    String(threads),
+    "--batches",
+    batches.join(","),
+    "--seconds",
+    String(seconds),
+  ];
+  if (generatorMeta) args.push("--generator-meta", generatorMeta);
+  // OMP_WAIT_POLICY=PASSIVE: PyTorch's OpenMP threads sleep instead of spinning, as the
+  // runtime's pools do (spinning threads on a shared machine cost PyTorch more than us).
+  const env = { OMP_WAIT_POLICY: "PASSIVE" };
+  const r = await new Deno.Command(values.python, { args, env, stdout: "piped", stderr: "piped" })
+    .output();
+  if (r.success) {
+    const j = JSON.parse(new TextDecoder().decode(r.stdout));
+    torch = {
+      torch: j.torch,
+      threads: j.threads,
+      weights: j.weights_loaded,
+      results: j.results.map((
+        c: { batch: number; runs: number; ms_per_batch: number; evals_per_s: number },
+      ) => ({
+        batch: c.batch,
+        runs: c.runs,
+        msPerBatch: c.ms_per_batch,
+        evalsPerSecond: c.evals_per_s,
+      })),
+    };
+    rows.push({
+      name: `PyTorch ${j.torch} eager`,
+      backend: "torch",
+      variant: "full",
+      threads: j.threads,
+      cells: torch.results,
+    });
+  } else {notes.push(
+      `PyTorch failed: ${new TextDecoder().decode(r.stderr).trim().split("\n").pop()}`,
+    );}
+} else notes.push("PyTorch not available (no torch for " + values.python + "): no baseline column");
+
+// ---------------------------------------------------------------------------- levers
+const leverRows: { lever: string; backend: string; evalsPerSecond: number; msPerBatch: number }[] =
+  [];
+if (values.levers) {
+  const b = batches.includes(25) ? 25 : batches[0];
+  const backends = status.filter((s) => s.available && s.backend !== "webgpu").map((s) =>
+    s.backend
+  );
+  const tries: [string, SessionOptions][] = [
+    ["default (pruned, no spinning, optimization all)", {}],
+    ["threads 1", { threads: 1 }],
+    ["spinning on", { spinning: true }],
+    ["graph optimization basic", { graphOptimization: "basic" }],
+    ["graph optimization disabled", { graphOptimization: "disabled" }],
+    [`fixed batch dim B = ${b}`, { fixedDims: { B: b } }],
+  ];
+  for (const backend of backends) {
+    for (const [lever, opts] of tries) {
+      if (backend === "wasm" && opts.threads === 1 && threads === 1) continue;
+      log(`  lever ${backend}: ${lever} ...`);
+      try {
+        const r = await benchBackend(backend, "pruned", opts, [b]);
+        leverRows.push({
+          lever: `${lever}${r.note ? ` (${r.note})` : ""}`,
+          backend,
+          ...r.cells[0],
+        });
+      } catch (e) {
+        leverRows.push({
+          lever: `${lever}: ${(e as Error).message}`,
+          backend,
+          evalsPerSecond: NaN,
+          msPerBatch: NaN,
+        });
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------- report
+const load1 = loadavg();
+notes.push(`load average ${load0} before, ${load1} after (${navigator.hardwareConcurrency} cores)`);
+if (values.json) {
+  console.log(
+    JSON.stringify(
+      { generator, target, layer: values.layer, threads, batches, rows, levers: leverRows, notes },
+      null,
+      2,
+    ),
+  );
+  Deno.exit(0);
+}
+const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const torchAt = (b: number) => torch?.results.find((c) => c.batch === b)?.evalsPerSecond;
+const head = [
+  "backend",
+  "threads",
+  ...batches.map((b) => `B=${b} evals/s`),
+  ...(torch ? batches.map((b) => `B=${b} vs torch`) : []),
+];
+const table = rows.map((r) => [
+  r.name,
+  String(r.threads),
+  ...batches.map((b) => fmt(r.cells.find((c) => c.batch === b)?.evalsPerSecond ?? NaN)),
+  ...(torch
+    ? batches.map((b) =>
+      `${(r.cells.find((c) => c.batch === b)!.evalsPerSecond / torchAt(b)!).toFixed(2)}x`
+    )
+    : []),
+]);
+const width = head.map((h, j) => Math.max(h.length, ...table.map((r) => r[j].length)));
+const line = (r: string[]) =>
+  `| ${r.map((c, j) => (j < 1 ? c.padEnd(width[j]) : c.padStart(width[j]))).join(" | ")} |`;
+console.log("\nGenerator + target evaluations per second (higher is better):\n");
+console.log(line(head));
+console.log(
+  `|${width.map((w, j) => (j < 1 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|")}|`,
+);
+for (const r of table) console.log(line(r));
+if (leverRows.length) {
+  console.log(
+    `\nLevers (pruned to ${values.layer}, batch ${
+      batches.includes(25) ? 25 : batches[0]
+    }, ${threads} threads unless said):\n`,
+  );
+  for (const l of leverRows) {
+    console.log(
+      `  ${l.backend.padEnd(7)} ${fmt(l.evalsPerSecond).padStart(8)} evals/s  ${l.lever}`,
+    );
+  }
+}
+console.log("");
+for (const n of notes) console.log(`note: ${n}`);
+for (const r of rows) if (r.note) console.log(`note: ${r.name}: ${r.note}`);
