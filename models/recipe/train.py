@@ -55,6 +55,7 @@ def parse(argv=None):
     p.add_argument("--tag", default=None, help="file name stem (default <model>_<dataset>)")
     p.add_argument("--classifier", default=None, help="sngan: cnn weights (.pt) used for scoring")
     p.add_argument("--eval-samples", type=int, default=10000, help="sngan: samples scored")
+    p.add_argument("--note", default=None, help="free text stored in the sidecar metadata")
     p.add_argument("--ckpt-every", type=float, default=300, help="seconds between in-epoch checkpoints")
     return p.parse_args(argv)
 
@@ -97,6 +98,8 @@ def write_meta(args, name, meta):
     meta["command"] = common.command_line()
     meta["seed"] = args.seed
     meta["limit"] = args.limit
+    if args.note:
+        meta["note"] = args.note
     p = os.path.join(args.out_dir, "meta", name + ".json")
     with open(p, "w") as f:
         json.dump(meta, f, indent=1)
