@@ -3,7 +3,7 @@
  * Chebyshev grid, budget 1e4, median over 5 seeds), and Portfolio against its members.
  * Smaller budgets do not show the property for every function (DE at 5000 evaluations is
  * still behind random search on Ackley), so this test runs the full budget: 360 runs on two
- * workers, about 20 s on two free cores (40 s while a model trains on one of them).
+ * workers, 40 s measured on the 2-core machine while a model trained on it.
  */
 
 import { ok as assert } from "node:assert";
