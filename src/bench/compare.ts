@@ -33,7 +33,8 @@ import "../optim/methods.ts";
 /** One run of the comparison. */
 export interface Task {
   method: string;
-  problem: BenchmarkName;
+  /** A benchmark name for `runTask`; any label for `runOn`. */
+  problem: string;
   seed: number;
   /** sigma of the multiplicative noise (0: clean). */
   noise: number;
@@ -83,13 +84,13 @@ export const POINT_START_METHODS: readonly string[] = ["oneplusone", "spsa"];
  * The response ceiling U of a problem for the noise model: the largest value over 10^4 grid
  * points drawn from a fixed seed.
  */
-function responseCeiling(f: (b: Int32Array[]) => Float64Array, d: number, n: number): number {
-  const rng = new Rng(20240607);
+async function responseCeiling(problem: GridProblem): Promise<number> {
+  const rng = new Rng(20240607), { d, n } = problem.space;
   const batch = Array.from(
     { length: 10_000 },
     () => Int32Array.from({ length: d }, () => rng.int(n)),
   );
-  return Math.max(...f(batch));
+  return Math.max(...Array.from(await problem.f(batch)));
 }
 
 /** A seed for the noise stream of a task, the same for every method. */
@@ -102,7 +103,21 @@ function noiseSeed(task: Task): number {
 }
 
 /**
- * Run one task.
+ * A minimized objective on a grid for `runOn`: a benchmark, or any other (a neuron's negated
+ * activation, say).
+ */
+export interface GridProblem {
+  /** The batched clean objective. */
+  f: (batch: Int32Array[]) => ArrayLike<number> | Promise<ArrayLike<number>>;
+  space: { d: number; n: number };
+  /** The minimum over the grid, where known (reported in the tables). */
+  optimum?: number;
+  /** Response ceiling U of the noise model (default: the largest f over 10^4 seeded points). */
+  ceiling?: number;
+}
+
+/**
+ * Run one task on a benchmark of the suite (`task.problem` names it; see `runOn`).
  * @param task method, problem, seed, noise, budget and grid
  * @returns the final clean value, the history and timings
  * @example
@@ -112,12 +127,36 @@ function noiseSeed(task: Task): number {
  * if (r.evaluations !== 300 || r.history[0][0] !== 1) throw new Error();
  * ```
  */
-export async function runTask(task: Task): Promise<RunResult> {
-  const problem = task.problem === "knapsack"
-    ? benchmark("knapsack", { d: task.knapsackD ?? 50 })
-    : benchmark(task.problem, { d: task.d, n: task.n, grid: task.grid ?? "chebyshev" });
+export function runTask(task: Task): Promise<RunResult> {
+  const name = task.problem as BenchmarkName;
+  return runOn(
+    name === "knapsack"
+      ? benchmark("knapsack", { d: task.knapsackD ?? 50 })
+      : benchmark(name, { d: task.d, n: task.n, grid: task.grid ?? "chebyshev" }),
+    task,
+  );
+}
+
+/**
+ * Run one task on any grid problem: the method searches `problem.space` for `task.budget`
+ * evaluations, with noise, start and re-evaluation as the task says (`task.problem` is only
+ * a label here, and `task.d`, `task.n` are not used).
+ * @param problem the clean objective and its grid
+ * @param task method, seed, noise, budget
+ * @returns the final clean value, the history and timings
+ * @example
+ * ```ts
+ * import { runOn } from "./compare.ts";
+ * const f = (b: Int32Array[]) => b.map((i) => (i[0] - 3) ** 2 + (i[1] - 1) ** 2);
+ * const task = { method: "de", problem: "toy", seed: 0, noise: 0, budget: 300, d: 2, n: 5 };
+ * const r = await runOn({ f, space: { d: 2, n: 5 }, optimum: 0 }, task);
+ * if (r.final !== 0) throw new Error();
+ * ```
+ */
+export async function runOn(problem: GridProblem, task: Task): Promise<RunResult> {
   const rng = new Rng(noiseSeed(task));
-  const ceiling = task.noise > 0 ? responseCeiling(problem.f, problem.space.d, problem.space.n) : 0;
+  const ceiling = task.noise > 0 ? problem.ceiling ?? await responseCeiling(problem) : 0;
+  const clean = async (batch: Int32Array[]) => Float64Array.from(await problem.f(batch));
   const params = { ...task.params };
   if (task.start === "random" && POINT_START_METHODS.includes(task.method) && !("x0" in params)) {
     const { d, n } = problem.space, startRng = new Rng(1000003 * (task.seed + 1));
@@ -138,20 +177,20 @@ export async function runTask(task: Task): Promise<RunResult> {
     while (!opt.done) {
       const batch = opt.ask();
       if (batch.length === 0) break;
-      const clean = problem.f(batch);
-      if (Number.isNaN(first)) first = clean[0];
+      const ys = await clean(batch);
+      if (Number.isNaN(first)) first = ys[0];
       const values = task.noise > 0
-        ? clean.map((y) =>
+        ? ys.map((y) =>
           ceiling - Math.max(0, ceiling - y) * Math.max(0, 1 + task.noise * rng.normal())
         )
-        : clean;
+        : ys;
       opt.tell(batch, values);
       if (opt.history.length > seen && task.noise === 0) {
         for (const h of opt.history.slice(seen)) history.push([h.evaluations, h.value]);
       } else if (opt.history.length > seen) {
         // Under noise only the incumbent at the end of the batch is known: its clean value,
         // from the batch's first change of incumbent on.
-        history.push([opt.history[seen].evaluations, problem.f([opt.best!.point])[0]]);
+        history.push([opt.history[seen].evaluations, (await clean([opt.best!.point]))[0]]);
       }
       seen = opt.history.length;
     }
@@ -159,7 +198,7 @@ export async function runTask(task: Task): Promise<RunResult> {
     const best = opt.best!;
     return {
       ...base,
-      final: problem.f([best.point])[0],
+      final: (await clean([best.point]))[0],
       reported: best.value,
       evaluations: opt.evaluations,
       history,
