@@ -229,3 +229,42 @@ Deno.test("reevaluate: a lucky first draw is not reported once its repeats disag
   assertEquals([r.best[0], r.value], [0, 0]); // mean of five evaluations of index 0
   assert(calls.get(0)! >= 5);
 });
+
+Deno.test("CMA clips an injected outlier to a Mahalanobis length of sqrt(n) + 2n/(n + 2)", () => {
+  const s = new CmaState(Float64Array.of(0, 0), 1, false);
+  const xs = [[1e6, 0], [0.1, 0], [0, 0.1], [-0.1, 0], [0, -0.1], [0.2, 0.2]]
+    .map((x) => Float64Array.from(x));
+  // The outlier is ranked best and injected: its step y is clipped to length sqrt(2) + 1 = 2.414.
+  s.update(xs, [0, 1, 2, 3, 4, 5], [true, false, false, false, false, false]);
+  const w = s.p.weights;
+  const expectedX = w[0] * (Math.SQRT2 + 1) + w[1] * 0.1 + w[2] * 0;
+  assertAlmostEquals(s.mean[0], expectedX, 1e-12);
+  assertAlmostEquals(s.mean[1], w[2] * 0.1, 1e-12);
+});
+
+Deno.test("noisybandit adds an arm while 20 asks >= arms^3, else re-evaluates", async () => {
+  const seen = new Set<string>();
+  await optimize("noisybandit", (b) => b.map((i) => (seen.add(i.join()), i[0] % 7)), {
+    space: { d: 2, n: 1000 },
+    budget: 1000,
+    seed: 1,
+  });
+  // Arms after 1000 asks: the smallest m with 20 * 1000 < m^3 is 28 (27^3 = 19683).
+  assert(seen.size >= 26 && seen.size <= 28, `${seen.size} arms`);
+});
+
+Deno.test("spsa: one gradient step t <- t - a_k (y+ - y-) / (2 c_k) delta, by hand", () => {
+  const opt = createOptimizer<Float64Array>("spsa", {
+    space: { d: 2 },
+    budget: 4,
+    params: { x0: 0, a: 0.5, c: 0.1, A: 10 },
+  });
+  const [minus, plus] = opt.ask();
+  const delta = plus.map((p, k) => (p - minus[k]) / (2 * 0.1)); // c_0 = 0.1 / 1^0.101
+  delta.forEach((v) => assertAlmostEquals(Math.abs(v), 1, 1e-12));
+  opt.tell([minus, plus], [1, 3]);
+  const a0 = 0.5 / (0 + 1 + 10) ** 0.602, g = a0 * (3 - 1) / (2 * 0.1);
+  const [m2, p2] = opt.ask(); // centred on the new iterate
+  delta.forEach((d, k) => assertAlmostEquals((m2[k] + p2[k]) / 2, -g * d, 1e-12));
+  assertAlmostEquals(Math.abs(p2[0] - m2[0]) / 2, 0.1 / 2 ** 0.101, 1e-12); // c_1
+});
