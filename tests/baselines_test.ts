@@ -268,3 +268,62 @@ Deno.test("spsa: one gradient step t <- t - a_k (y+ - y-) / (2 c_k) delta, by ha
   delta.forEach((d, k) => assertAlmostEquals((m2[k] + p2[k]) / 2, -g * d, 1e-12));
   assertAlmostEquals(Math.abs(p2[0] - m2[0]) / 2, 0.1 / 2 ** 0.101, 1e-12); // c_1
 });
+
+Deno.test("pso: one velocity and position update by hand (SPSO 2011 constants)", () => {
+  const seed = 11, d = 2;
+  const opt = createOptimizer<Float64Array>("pso", {
+    space: { d },
+    budget: 8,
+    seed,
+    params: { popsize: 2, sigma0: 1 },
+  });
+  const first = opt.ask();
+  // The same stream: positions N(0, 1) (2 x d normals), speeds uniform in [-1, 1] (2 x d),
+  // then per particle and coordinate r_p, r_g uniform.
+  const r = new Rng(seed);
+  const x = [0, 1].map(() => Float64Array.from({ length: d }, () => r.normal()));
+  const v = [0, 1].map(() => Float64Array.from({ length: d }, () => 2 * r.uniform() - 1));
+  x.forEach((xi, i) => xi.forEach((c, k) => assertAlmostEquals(first[i][k], c, 1e-15)));
+  opt.tell(first, [5, 2]); // particle 1 is the global best
+  const second = opt.ask();
+  const omega = 0.5 / Math.LN2, phi = 0.5 + Math.LN2;
+  for (let i = 0; i < 2; i++) {
+    for (let k = 0; k < d; k++) {
+      const rp = r.uniform(), rg = r.uniform();
+      // After one tell each personal best is the particle itself: p - x = 0.
+      const vNew = omega * v[i][k] + phi * rp * 0 + phi * rg * (x[1][k] - x[i][k]);
+      assertAlmostEquals(second[i][k], x[i][k] + vNew, 1e-12);
+    }
+  }
+});
+
+Deno.test("ga: one XDream generation by hand (elite, roulette parents, crossover, mutation)", () => {
+  const seed = 5, d = 3;
+  const opt = createOptimizer<Float64Array>("ga", {
+    space: { d },
+    budget: 12,
+    seed,
+    params: { popsize: 3, n_conserve: 1 },
+  });
+  const pop = opt.ask();
+  const values = [2, 0, 1]; // minimized: scores -2, 0, -1; the elite is member 1
+  opt.tell(pop, values);
+  const next = opt.ask();
+  const r = new Rng(seed);
+  for (let i = 0; i < 3 * d; i++) r.normal(); // the first population
+  const p = fitnessProbabilities(values.map((v) => -v), 2);
+  const roulette = () => {
+    let u = r.uniform(), i = 0;
+    while (i < 2 && u >= p[i]) u -= p[i++];
+    return i;
+  };
+  assertEquals(Array.from(next[0]), Array.from(pop[1])); // n_conserve = 1
+  for (let c = 1; c < 3; c++) {
+    const a = pop[roulette()], b = pop[roulette()];
+    for (let k = 0; k < d; k++) {
+      const gene = r.uniform() < 0.5 ? a[k] : b[k]; // heritability 0.5
+      const expected = r.uniform() < 0.5 ? gene + 0.5 * r.normal() : gene; // rate, size 0.5
+      assertAlmostEquals(next[c][k], expected, 1e-12);
+    }
+  }
+});
