@@ -8,7 +8,7 @@ import { Rng } from "../src/core/rng.ts";
 import { createOptimizer, optimize } from "../src/optim/optimize.ts";
 import { getMethod, resolveParams, resolveSpace } from "../src/optim/registry.ts";
 import { CmaState } from "../src/optim/_cma.ts";
-import { crossover, crossoverMask, deDonor } from "../src/optim/_de.ts";
+import { crossover, crossoverMask, deDonor, type DeMinimizer } from "../src/optim/_de.ts";
 import { fitnessProbabilities } from "../src/optim/ga.ts";
 import type { OnePlusOne } from "../src/optim/oneplusone.ts";
 import { rosenbrock, sphere } from "../src/bench/functions.ts";
@@ -326,4 +326,58 @@ Deno.test("ga: one XDream generation by hand (elite, roulette parents, crossover
       assertAlmostEquals(next[c][k], expected, 1e-12);
     }
   }
+});
+
+Deno.test("de: a child replaces its parent only if at least as good; foreign points replace the worst", () => {
+  const method = getMethod("de");
+  const space = resolveSpace({ d: 1 });
+  const params = resolveParams(method, { popsize: 4 }, { space, budget: 100 });
+  const de = method.create({
+    space,
+    budget: 100,
+    rng: new Rng(3),
+    maximize: false,
+    params,
+  }) as DeMinimizer;
+  const init = de.ask();
+  de.tell(init, Float64Array.of(4, 3, 2, 1));
+  const children = de.ask();
+  de.tell(children, Float64Array.of(5, 3, 0, 9)); // worse, tie, better, worse
+  assertEquals(de.values, [4, 3, 0, 1]);
+  assertEquals(de.population.map((x) => x[0]), [
+    init[0][0],
+    children[1][0],
+    children[2][0],
+    init[3][0],
+  ]);
+  de.inform([Float64Array.of(42)], Float64Array.of(-1)); // beats the worst (4, member 0)
+  assertEquals([de.values[0], de.population[0][0]], [-1, 42]);
+  de.inform([Float64Array.of(7)], Float64Array.of(10)); // worse than every member: ignored
+  assertEquals(de.values, [-1, 3, 0, 1]);
+});
+
+Deno.test("portfolio asks round-robin by evaluations: CMA (lambda 7), DE (30), Hammersley (7)", () => {
+  const opt = createOptimizer("portfolio", { space: { d: 3, n: 8 }, budget: 3000, seed: 0 });
+  const sizes: number[] = [];
+  while (!opt.done) {
+    const batch = opt.ask();
+    sizes.push(batch.length);
+    opt.tell(batch, batch.map((i) => i[0] + i[1] + i[2]));
+  }
+  // Expected: the member with the fewest evaluations asks next (the first on ties). DE's first
+  // generation is short by the foreign points it was told before it (they join its population).
+  const spent = [0, 0, 0], expected: number[] = [];
+  let informedDe = 0;
+  for (let total = 0; total < 3000;) {
+    const m = spent.indexOf(Math.min(...spent));
+    const own = m === 1 ? (spent[1] === 0 ? 30 - Math.min(30, informedDe) : 30) : 7;
+    const size = Math.min(own, 3000 - total);
+    if (m !== 1 && spent[1] === 0) informedDe += size;
+    expected.push(size);
+    spent[m] += own;
+    total += size;
+  }
+  assertEquals(sizes, expected);
+  // About a third each.
+  spent.forEach((s) => assert(Math.abs(s - 1000) <= 30, `${spent}`));
 });
