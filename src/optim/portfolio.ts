@@ -5,7 +5,8 @@
  * asks its next batch: a CMA population, a DE generation or `lambda` Hammersley points), and
  * every result is told to every member: the asker by `tell`, the others by `inform` (CMA
  * injects the foreign points, DE fills its first population with them and later swaps a better
- * foreign point in for its worst member, Hammersley ignores them). `x0` and `sigma0` go to every member.
+ * foreign point in for its worst member, Hammersley ignores them). `x0` and `sigma0` go to
+ * every member.
  *
  * @example
  * ```ts
