@@ -32,16 +32,21 @@ import "../optim/methods.ts";
 
 /** One run of the comparison. */
 export interface Task {
+  /** Registry name of the optimizer. */
   method: string;
   /** A benchmark name for `runTask`; any label for `runOn`. */
   problem: string;
+  /** Seed of the optimizer (and of the noise stream, with the problem and sigma). */
   seed: number;
   /** sigma of the multiplicative noise (0: clean). */
   noise: number;
+  /** Evaluations of the run. */
   budget: number;
   /** Grid of the analytic functions (the knapsack has its own size, `knapsackD`). */
   d: number;
+  /** Values per coordinate of the analytic grid. */
   n: number;
+  /** Grid kind of the analytic functions (default "chebyshev"). */
   grid?: "chebyshev" | "uniform";
   /** Items of the knapsack (default 50). */
   knapsackD?: number;
@@ -65,11 +70,13 @@ export interface RunResult extends Task {
   final: number;
   /** The value the optimizer reported (noisy when noise > 0). */
   reported: number;
+  /** Evaluations spent. */
   evaluations: number;
   /** [evaluations, clean value of the incumbent] at every change of the incumbent. */
   history: [number, number][];
   /** Clean value of the first evaluated point. */
   first: number;
+  /** Wall time of the run. */
   seconds: number;
   /** The grid optimum of the problem, where known. */
   optimum?: number;
@@ -109,6 +116,7 @@ function noiseSeed(task: Task): number {
 export interface GridProblem {
   /** The batched clean objective. */
   f: (batch: Int32Array[]) => ArrayLike<number> | Promise<ArrayLike<number>>;
+  /** The grid. */
   space: { d: number; n: number };
   /** The minimum over the grid, where known (reported in the tables). */
   optimum?: number;
@@ -240,12 +248,19 @@ export function quantile(sorted: number[], q: number): number {
 
 /** Summary of the runs of one method on one problem at one noise level. */
 export interface Summary {
+  /** Problem label. */
   problem: string;
+  /** Noise sigma. */
   noise: number;
+  /** Registry name of the optimizer. */
   method: string;
+  /** Runs that finished. */
   runs: number;
+  /** Median of the final clean values. */
   median: number;
+  /** First quartile of the final clean values. */
   q25: number;
+  /** Third quartile of the final clean values. */
   q75: number;
   /** Median over runs of the evaluations to reach the target (Infinity if most never did). */
   evaluationsToTarget: number;
@@ -255,7 +270,9 @@ export interface Summary {
   target: number;
   /** The best clean value any run found. */
   bestFound: number;
+  /** The grid optimum, where known. */
   optimum?: number;
+  /** Runs that failed (left out). */
   failures: number;
 }
 

@@ -204,8 +204,11 @@ const ANALYTIC: Record<typeof ANALYTIC_FUNCTIONS[number], Analytic> = {
 
 /** A seeded 0/1 knapsack instance: integer weights and values, capacity. */
 export interface KnapsackInstance {
+  /** Item weights. */
   weights: Int32Array;
+  /** Item values. */
   values: Int32Array;
+  /** The largest total weight allowed. */
   capacity: number;
 }
 

@@ -27,9 +27,13 @@ import { ADVANCE, glyph, GLYPH_H, GLYPH_W } from "./_font5x7.ts";
 export interface Series {
   /** Legend name; series of the same name share a color across panels. */
   name: string;
+  /** x coordinates. */
   x: ArrayLike<number>;
+  /** y coordinates, one per x (NaN or non-finite values are skipped). */
   y: ArrayLike<number>;
+  /** Lower edge of the band, one per x. */
   lower?: ArrayLike<number>;
+  /** Upper edge of the band, one per x. */
   upper?: ArrayLike<number>;
   /** CSS color (default from the palette). */
   color?: string;
@@ -39,27 +43,35 @@ export interface Series {
 
 /** A line chart (one panel). */
 export interface Chart {
+  /** Panel title. */
   title?: string;
+  /** x axis label. */
   xLabel?: string;
+  /** y axis label. */
   yLabel?: string;
   /** Logarithmic x axis (non-positive x are left out). */
   logX?: boolean;
   /** Logarithmic y axis (non-positive y are left out). */
   logY?: boolean;
-  /** Fixed axis ranges (default: the data's). */
+  /** Fixed x range (default: the data's). */
   xRange?: [number, number];
+  /** Fixed y range (default: the data's, padded). */
   yRange?: [number, number];
+  /** The lines. */
   series: Series[];
 }
 
 /** Panels on a grid with one legend. */
 export interface Figure {
+  /** Figure title. */
   title?: string;
+  /** The panels, row by row. */
   charts: Chart[];
   /** Panels per row (default all in one row). */
   columns?: number;
-  /** Panel size in CSS pixels (default 460 x 320). */
+  /** Panel width in CSS pixels (default 460). */
   panelWidth?: number;
+  /** Panel height in CSS pixels (default 320). */
   panelHeight?: number;
   /** Show the legend column (default true). */
   legend?: boolean;

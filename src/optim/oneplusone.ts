@@ -43,13 +43,18 @@ import type { MinimizerContext, Point } from "./types.ts";
 export class OnePlusOne {
   readonly #enc: Encoding;
   readonly #rng: Rng;
-  /** The incumbent genotype and its value (Infinity before the first tell). */
+  /** The incumbent genotype. */
   x: Float64Array;
-  value = Infinity;
+  /** The incumbent's value (Infinity before the first tell). */
+  value: number = Infinity;
   /** The current mutation step. */
   sigma: number;
   #pending: Float64Array | undefined;
 
+  /**
+   * Start at x0 with step sigma0.
+   * @param ctx the validated space, generator and parameters (x0, sigma0)
+   */
   constructor(ctx: MinimizerContext) {
     this.#enc = new Encoding(ctx.space);
     this.#rng = ctx.rng;
@@ -57,6 +62,10 @@ export class OnePlusOne {
     this.sigma = ctx.params.sigma0 as number;
   }
 
+  /**
+   * The start point first, then one mutation of the incumbent.
+   * @returns one point
+   */
   ask(): Point[] {
     this.#pending = this.value === Infinity
       ? this.x.slice()
@@ -64,6 +73,11 @@ export class OnePlusOne {
     return [this.#enc.decode(this.#pending)];
   }
 
+  /**
+   * Accept the point if at least as good; adapt sigma.
+   * @param points the asked point (or none, when the budget cut it)
+   * @param values its value
+   */
   tell(points: Point[], values: Float64Array): void {
     if (points.length === 0) return;
     const first = this.value === Infinity;
