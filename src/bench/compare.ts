@@ -266,7 +266,7 @@ export interface Summary {
   evaluationsToTarget: number;
   /** Runs that reached the target. */
   reached: number;
-  /** The target: best + 0.01 (reference - best), see `summarize`. */
+  /** The target: best + 0.01 |best| (or 1% of the way from the reference), see `summarize`. */
   target: number;
   /** The best clean value any run found. */
   bestFound: number;
@@ -288,10 +288,10 @@ function valueAt(history: [number, number][], evaluations: number): number {
 
 /**
  * Summarize runs per (problem, noise, method). The target of "evaluations to reach 99% of the
- * best value" is, for minimization with values of any sign, best + 0.01 (reference - best):
- * best is the lowest clean value any method found, reference the median value of the first
- * evaluated points (for a maximized positive objective with reference 0 this is exactly 99% of
- * the best value).
+ * best value" is, for minimization with values of any sign, best + 0.01 |best|, best being the
+ * lowest clean value any method found (within 1% of it; for a maximized positive objective,
+ * minimized as -y, this is y >= 0.99 y_best). When best is 0 it is best + 0.01 (reference - best),
+ * reference the median value of the first evaluated points.
  * @param results the runs
  * @returns one summary per (problem, noise, method), in the order first seen
  * @example
@@ -318,7 +318,8 @@ export function summarize(results: RunResult[]): Summary[] {
     const same = results.filter((s) => s.problem === r.problem && s.noise === r.noise && !s.error);
     const best = Math.min(...same.flatMap((s) => [s.final, ...s.history.map((h) => h[1])]));
     const reference = quantile(same.map((s) => s.first).sort((a, b) => a - b), 0.5);
-    targets.set(key, { best, target: best + 0.01 * Math.max(0, reference - best) });
+    const slack = best !== 0 ? 0.01 * Math.abs(best) : 0.01 * Math.max(0, reference - best);
+    targets.set(key, { best, target: best + slack });
   }
   return [...groups.values()].map((runs) => {
     const ok = runs.filter((r) => !r.error);
