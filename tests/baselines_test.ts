@@ -381,3 +381,14 @@ Deno.test("portfolio asks round-robin by evaluations: CMA (lambda 7), DE (30), H
   // About a third each.
   spent.forEach((s) => assert(Math.abs(s - 1000) <= 30, `${spent}`));
 });
+
+Deno.test("cma and cma-diag survive a flat objective (no overflow, no NaN)", async () => {
+  for (const m of ["cma", "cma-diag"]) {
+    const r = await optimize<Float64Array>(
+      m,
+      (b) => b.map((x) => x.every(Number.isFinite) ? 1 : NaN),
+      { space: { d: 3 }, budget: 30_000, seed: 0 },
+    );
+    assertEquals(r.value, 1);
+  }
+});

@@ -143,6 +143,7 @@ export class CmaState {
   /** Generations done. */
   generation = 0;
   #eigenGeneration = 0;
+  readonly #sigma0: number;
 
   /**
    * @param mean initial mean (copied)
@@ -155,7 +156,7 @@ export class CmaState {
     this.p = cmaParameters(n, diagonal, lambda);
     this.diagonal = diagonal;
     this.mean = mean.slice();
-    this.sigma = sigma;
+    this.sigma = this.#sigma0 = sigma;
     this.pSigma = new Float64Array(n);
     this.pC = new Float64Array(n);
     this.D = new Float64Array(n).fill(1);
@@ -227,6 +228,12 @@ export class CmaState {
       throw new Error(`CMA update needs ${lambda} points, got ${xs.length}`);
     }
     const order = smallest(values, values.length);
+    // A generation whose values all tie carries no ranking: only enlarge the step (below).
+    if (values[order[0]] === values[order[lambda - 1]]) {
+      this.generation++;
+      this.sigma = Math.min(this.sigma * Math.exp(0.2 + cSigma / dSigma), 1e12 * this.#sigma0);
+      return;
+    }
     const ys = order.map((i) => {
       const y = Float64Array.from(xs[i], (x, k) => (x - this.mean[k]) / this.sigma);
       if (injected?.[i]) {
@@ -275,6 +282,8 @@ export class CmaState {
     }
     this.sigma *= Math.exp((cSigma / dSigma) * (psNorm / chiN - 1));
     if (flat) this.sigma *= Math.exp(0.2 + cSigma / dSigma);
+    // On an objective that stays flat the step would grow without bound and overflow; cap it.
+    this.sigma = Math.min(this.sigma, 1e12 * this.#sigma0);
     this.#updateEigen();
   }
 
