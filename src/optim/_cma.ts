@@ -13,6 +13,9 @@
  *   C <- (1 + c_1 (1 - h_s) c_c (2 - c_c) - c_1 - c_mu sum w) C + c_1 p_c p_c^T
  *        + c_mu sum_i w°_i y_i y_i^T
  *   sigma <- sigma exp((c_s / d_s) (|p_s| / E|N(0, I)| - 1))
+ * Flat fitness (Hansen's purecmaes.m): when the best and the ceil(0.7 lambda)-th values tie,
+ * as on a grid plateau, sigma is also multiplied by exp(0.2 + c_s/d_s); a generation whose
+ * values all tie changes nothing but that (sigma capped at 1e12 sigma0).
  * The separable variant keeps only diag(C) and multiplies c_1 and c_mu by (n + 2)/3
  * (R. Ros, N. Hansen, "A simple modification in CMA-ES achieving linear time and space
  * complexity", PPSN 2008).
