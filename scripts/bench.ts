@@ -126,7 +126,10 @@ interface Cell {
   runs: number;
 }
 
+const warmed = new Set<string>();
+
 async function timePair(gen: Session, tgt: Session, batch: number): Promise<Cell> {
+  const backendOf = tgt.backend;
   const rng = new Rng(batch);
   const latentDim = Number(gen.inputs[0].dims?.[1] ?? 128);
   const z = new Float32Array(batch * latentDim);
@@ -135,19 +138,14 @@ async function timePair(gen: Session, tgt: Session, batch: number): Promise<Cell
     const { image } = await gen.run({ [gen.inputNames[0]]: { data: z, dims: [batch, latentDim] } });
     await tgt.run({ [tgt.inputNames[0]]: image });
   };
-  // Warm-up until steady: the first runs allocate (arena, WebAssembly memory growth), and on
-  // wasm V8 first runs baseline code until its optimizing tier has compiled the hot kernels in
-  // the background (on a loaded machine that can take ~10 runs); at most 10 s.
+  // Warm-up. The first runs allocate (arena, WebAssembly memory growth); and on wasm, V8 runs
+  // baseline code until its optimizing tier has compiled the hot kernels in the background,
+  // which takes seconds, not runs, on a loaded machine (steps 5-10x slower for ~2.5 s, once per
+  // process). So each backend's first pair warms up for 5 s, every pair for 3 steps and 0.3 s.
   const w0 = performance.now();
-  let fastest = Infinity;
-  for (let i = 0; i < 30; i++) {
-    const t = performance.now();
-    await step();
-    const dt = performance.now() - t;
-    fastest = Math.min(fastest, dt);
-    if (i >= 2 && performance.now() - w0 > 300 && dt < 1.3 * fastest) break;
-    if (performance.now() - w0 > 10_000) break;
-  }
+  const minWarm = warmed.has(backendOf) ? 300 : 5000;
+  warmed.add(backendOf);
+  for (let i = 0; i < 3 || performance.now() - w0 < minWarm; i++) await step();
   // The best of ROUNDS rounds: on a shared machine the other jobs only ever slow a round down.
   let best = Infinity, total = 0;
   for (let round = 0; round < ROUNDS; round++) {
@@ -230,51 +228,56 @@ for (const s of status) {
   }
 }
 
-let torch: { torch: string; threads: number; results: Cell[]; weights: unknown } | null = null;
+// PyTorch at every thread count a backend row ran on, so each row has a same-threads baseline.
+const torchRuns = new Map<number, Cell[]>(); // threads -> cells
+let torchVersion = "";
 if (haveTorch) {
-  log("  timing PyTorch eager ...");
-  const args = [
-    "models/recipe/bench_torch.py",
-    "--target-meta",
-    targetMeta,
-    "--threads",
-    String(threads),
-    "--batches",
-    batches.join(","),
-    "--seconds",
-    String(seconds),
-  ];
-  if (generatorMeta) args.push("--generator-meta", generatorMeta);
-  // OMP_WAIT_POLICY=PASSIVE: PyTorch's OpenMP threads sleep instead of spinning, as the
-  // runtime's pools do (spinning threads on a shared machine cost PyTorch more than us).
-  const env = { OMP_WAIT_POLICY: "PASSIVE" };
-  const r = await new Deno.Command(values.python, { args, env, stdout: "piped", stderr: "piped" })
-    .output();
-  if (r.success) {
+  for (const t of [...new Set(rows.map((r) => r.threads))].sort()) {
+    log(`  timing PyTorch eager (${t} thread${t > 1 ? "s" : ""}) ...`);
+    const args = [
+      "models/recipe/bench_torch.py",
+      "--target-meta",
+      targetMeta,
+      "--threads",
+      String(t),
+      "--batches",
+      batches.join(","),
+      "--seconds",
+      String(seconds),
+    ];
+    if (generatorMeta) args.push("--generator-meta", generatorMeta);
+    // OMP_WAIT_POLICY=PASSIVE: PyTorch's OpenMP threads sleep instead of spinning, as the
+    // native pool's do (spinning threads on a shared machine cost PyTorch 10x at 2 threads).
+    const env = { OMP_WAIT_POLICY: "PASSIVE" };
+    const r = await new Deno.Command(values.python, { args, env, stdout: "piped", stderr: "piped" })
+      .output();
+    if (!r.success) {
+      notes.push(`PyTorch failed: ${new TextDecoder().decode(r.stderr).trim().split("\n").pop()}`);
+      break;
+    }
     const j = JSON.parse(new TextDecoder().decode(r.stdout));
-    torch = {
-      torch: j.torch,
-      threads: j.threads,
-      weights: j.weights_loaded,
-      results: j.results.map((
-        c: { batch: number; runs: number; ms_per_batch: number; evals_per_s: number },
-      ) => ({
-        batch: c.batch,
-        runs: c.runs,
-        msPerBatch: c.ms_per_batch,
-        evalsPerSecond: c.evals_per_s,
-      })),
-    };
+    torchVersion = j.torch;
+    type TorchCell = { batch: number; runs: number; ms_per_batch: number; evals_per_s: number };
+    const cells = j.results.map((c: TorchCell) => ({
+      batch: c.batch,
+      runs: c.runs,
+      msPerBatch: c.ms_per_batch,
+      evalsPerSecond: c.evals_per_s,
+    }));
+    torchRuns.set(t, cells);
+    if (!j.weights_loaded.target) {
+      notes.push("PyTorch target with initial weights (no checkpoint here)");
+    }
+  }
+  for (const [t, cells] of torchRuns) {
     rows.push({
-      name: `PyTorch ${j.torch} eager`,
+      name: `PyTorch ${torchVersion} eager`,
       backend: "torch",
       variant: "full",
-      threads: j.threads,
-      cells: torch.results,
+      threads: t,
+      cells,
     });
-  } else {notes.push(
-      `PyTorch failed: ${new TextDecoder().decode(r.stderr).trim().split("\n").pop()}`,
-    );}
+  }
 } else notes.push("PyTorch not available (no torch for " + values.python + "): no baseline column");
 
 // ---------------------------------------------------------------------------- levers
@@ -287,7 +290,7 @@ if (values.levers) {
   );
   const tries: [string, SessionOptions][] = [
     ["default (pruned, no spinning, optimization all)", {}],
-    ["threads 1", { threads: 1 }],
+    ["threads 1 (native)", { threads: 1 }],
     ["spinning on", { spinning: true }],
     ["graph optimization basic", { graphOptimization: "basic" }],
     ["graph optimization disabled", { graphOptimization: "disabled" }],
@@ -295,7 +298,7 @@ if (values.levers) {
   ];
   for (const backend of backends) {
     for (const [lever, opts] of tries) {
-      if (backend === "wasm" && opts.threads === 1 && threads === 1) continue;
+      if (backend === "wasm" && (opts.threads === 1 || opts.spinning)) continue; // moot on wasm
       log(`  lever ${backend}: ${lever} ...`);
       try {
         const r = await benchBackend(backend, "pruned", opts, [b]);
@@ -330,27 +333,32 @@ if (values.json) {
   Deno.exit(0);
 }
 const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
-const torchAt = (b: number) => torch?.results.find((c) => c.batch === b)?.evalsPerSecond;
+const torchAt = (threads: number, b: number) =>
+  torchRuns.get(threads)?.find((c) => c.batch === b)?.evalsPerSecond;
+const haveRatios = torchRuns.size > 0;
 const head = [
   "backend",
   "threads",
   ...batches.map((b) => `B=${b} evals/s`),
-  ...(torch ? batches.map((b) => `B=${b} vs torch`) : []),
+  ...(haveRatios ? batches.map((b) => `B=${b} vs torch`) : []),
 ];
+const ratio = (r: Row, b: number) => {
+  const base = torchAt(r.threads, b), own = r.cells.find((c) => c.batch === b)?.evalsPerSecond;
+  return base && own ? `${(own / base).toFixed(2)}x` : "-";
+};
 const table = rows.map((r) => [
   r.name,
   String(r.threads),
   ...batches.map((b) => fmt(r.cells.find((c) => c.batch === b)?.evalsPerSecond ?? NaN)),
-  ...(torch
-    ? batches.map((b) =>
-      `${(r.cells.find((c) => c.batch === b)!.evalsPerSecond / torchAt(b)!).toFixed(2)}x`
-    )
-    : []),
+  ...(haveRatios ? batches.map((b) => ratio(r, b)) : []),
 ]);
 const width = head.map((h, j) => Math.max(h.length, ...table.map((r) => r[j].length)));
 const line = (r: string[]) =>
   `| ${r.map((c, j) => (j < 1 ? c.padEnd(width[j]) : c.padStart(width[j]))).join(" | ")} |`;
-console.log("\nGenerator + target evaluations per second (higher is better):\n");
+console.log(
+  "\nGenerator + target evaluations per second (higher is better; ratios against PyTorch on the" +
+    " same thread count):\n",
+);
 console.log(line(head));
 console.log(
   `|${width.map((w, j) => (j < 1 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|")}|`,

@@ -3,7 +3,10 @@
 //
 // wasm: onnxruntime-web's Node build (Deno runs it as Node). Its threads are Emscripten pthreads
 //   on node:worker_threads Workers, which Deno provides; the thread count is global to the
-//   process and fixed by the first session (env.wasm.numThreads). The .wasm binary is read from
+//   process and fixed by the first session (env.wasm.numThreads). They run, but the first run
+//   of a large batch (B >= 50 on 2 threads) hangs often enough (the main thread spins, no pool
+//   thread works) that wasm stays on 1 thread unless SessionOptions.wasmThreads asks for more;
+//   and with pool threads that sleep instead of spinning it hangs on larger batches every time. The .wasm binary is read from
 //   the npm cache, so it needs read access to that one file; without it the bytes come from a
 //   `with { type: "bytes" }` import, which needs --unstable-raw-imports. The proxy worker
 //   (env.wasm.proxy) is a browser feature and is left off.
@@ -68,12 +71,19 @@ async function wasmBinaryOverride(
 
 let wasmState: Promise<LoadedBackend> | null = null;
 
-async function loadWasm(threads: number): Promise<LoadedBackend> {
+async function loadWasm(threads: number, multithreaded: boolean): Promise<LoadedBackend> {
   const notes: string[] = [];
   const ort = await importPackage("onnxruntime-web");
   const env = ort.env;
   env.logLevel = "error";
   let n = threads;
+  if (n > 1 && !multithreaded) {
+    notes.push(
+      `wasm runs on 1 thread, not ${n}: onnxruntime-web's pthreads can deadlock under Deno on ` +
+        "the first large batch (seen at B >= 50); wasmThreads: true tries them anyway",
+    );
+    n = 1;
+  }
   if (n > 1 && typeof SharedArrayBuffer === "undefined") {
     notes.push("no SharedArrayBuffer: the wasm backend runs on 1 thread");
     n = 1;
@@ -164,13 +174,18 @@ async function loadNative(threads: number): Promise<LoadedBackend> {
  * Loads a backend (once per process for wasm and webgpu, whose thread pool is global).
  * @param name the backend
  * @param threads wanted threads
+ * @param wasmThreads let wasm use more than one thread (see loadWasm)
  */
-export async function loadBackend(name: BackendName, threads: number): Promise<LoadedBackend> {
+export async function loadBackend(
+  name: BackendName,
+  threads: number,
+  wasmThreads = false,
+): Promise<LoadedBackend> {
   switch (name) {
     case "native":
       return await loadNative(threads);
     case "wasm": {
-      wasmState ??= loadWasm(threads);
+      wasmState ??= loadWasm(threads, wasmThreads);
       const b = await wasmState.catch((e) => {
         wasmState = null;
         throw e;
@@ -189,7 +204,9 @@ export async function loadBackend(name: BackendName, threads: number): Promise<L
 }
 
 function withThreadNote(b: LoadedBackend, threads: number): LoadedBackend {
-  if (threads === b.threads || b.name === "webgpu") return b;
+  if (threads === b.threads || b.name === "webgpu" || b.notes.some((n) => n.includes("1 thread"))) {
+    return b;
+  }
   return {
     ...b,
     notes: [

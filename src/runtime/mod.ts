@@ -1,8 +1,8 @@
 /**
  * One ONNX session abstraction over three backends, so that nothing else imports onnxruntime:
  *
- * - `"wasm"`: onnxruntime-web on multithreaded WebAssembly (needs only read access to its
- *   `.wasm` file in the npm cache, or `--unstable-raw-imports`);
+ * - `"wasm"`: onnxruntime-web on WebAssembly SIMD (needs only read access to its `.wasm` file
+ *   in the npm cache, or `--unstable-raw-imports`); one thread unless `wasmThreads` (see there);
  * - `"webgpu"`: onnxruntime-web's WebGPU provider on Deno's `navigator.gpu`;
  * - `"native"`: onnxruntime-node's native CPU kernels (needs `--allow-ffi`);
  * - `"auto"`: native when `--allow-ffi` is granted and the addon loads, else wasm.
@@ -95,8 +95,9 @@ export interface SessionOptions {
   /** Backend (default `"auto"`). */
   backend?: BackendChoice;
   /**
-   * Threads (default: the machine's cores, at most 8). wasm and webgpu fix their thread count
-   * per process at the first session; {@link Session.threads} says what a session got.
+   * Threads (default: the machine's cores, at most 8). wasm runs on 1 unless `wasmThreads`, and
+   * webgpu on 1; both fix their thread count per process at the first session.
+   * {@link Session.threads} says what a session got.
    */
   threads?: number;
   /**
@@ -110,12 +111,18 @@ export interface SessionOptions {
    * and the whole graph runs.
    */
   prune?: boolean;
+  /**
+   * Let the wasm backend use `threads` threads (default false: wasm runs on 1 thread, and says so
+   * in {@link Session.notes}). onnxruntime-web's threads work under Deno, but the first run of a
+   * large batch can deadlock (seen at B >= 50 on 2 threads), so they are opt-in.
+   */
+  wasmThreads?: boolean;
   /** onnxruntime graph optimization level (default `"all"`). */
   graphOptimization?: GraphOptimization;
   /**
-   * Let idle pool threads spin while waiting for work (default false: on a machine shared with
-   * other jobs spinning threads steal the cores the work needs; on an idle machine true can
-   * shave latency). Ignored on one thread.
+   * native: let idle pool threads spin while waiting for work (default false: on a machine
+   * shared with other jobs spinning threads steal the cores the work needs; on an idle machine
+   * true can shave latency). wasm and webgpu always spin (see openSession).
    */
   spinning?: boolean;
   /**
@@ -328,8 +335,9 @@ async function pickBackend(
   choice: BackendChoice,
   threads: number,
   notes: string[],
+  wasmThreads: boolean,
 ): Promise<LoadedBackend> {
-  if (choice !== "auto") return await loadBackend(choice, threads);
+  if (choice !== "auto") return await loadBackend(choice, threads, wasmThreads);
   if (granted({ name: "ffi" })) {
     try {
       return await loadBackend("native", threads);
@@ -337,7 +345,7 @@ async function pickBackend(
       notes.push(`auto: native failed (${(e as Error).message}), using wasm`);
     }
   } else notes.push("auto: no --allow-ffi, using wasm");
-  return await loadBackend("wasm", threads);
+  return await loadBackend("wasm", threads, wasmThreads);
 }
 
 function checkOutputs(model: LoadedModel, outputs: readonly string[]): void {
@@ -381,14 +389,21 @@ export async function openSession(
   else if (options.outputs) bytes = addGraphOutputs(bytes, outputs);
   const notes: string[] = [];
   const threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
-  const backend = await pickBackend(options.backend ?? "auto", threads, notes);
+  const backend = await pickBackend(
+    options.backend ?? "auto",
+    threads,
+    notes,
+    options.wasmThreads ?? false,
+  );
   notes.push(...backend.notes);
   const sessionOptions: Record<string, unknown> = {
     ...backend.sessionOptions,
     graphOptimizationLevel: LEVELS[options.graphOptimization ?? "all"],
   };
   if (options.fixedDims) sessionOptions.freeDimensionOverrides = options.fixedDims;
-  if (!options.spinning) {
+  // Not on wasm: there, pool threads that sleep instead of spinning hang onnxruntime-web 1.30 on
+  // larger batches (B >= 50 on 2 threads under Deno never finishes), so its pool always spins.
+  if (!options.spinning && backend.name === "native") {
     // (two objects: onnxruntime-web rejects an options object met twice as "circular")
     sessionOptions.extra = {
       session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } },
