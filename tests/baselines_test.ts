@@ -392,3 +392,22 @@ Deno.test("cma and cma-diag survive a flat objective (no overflow, no NaN)", asy
     assertEquals(r.value, 1);
   }
 });
+
+Deno.test("no NaN at machine precision or on saturated bounds (cma, cma-diag, oneplusone)", async () => {
+  const inner = (x: Float64Array) => x.reduce((s, v) => s + (v - 0.3) ** 2, 0);
+  const corner = (x: Float64Array) => x.reduce((s, v) => s + v, 0);
+  for (
+    const [m, f, budget] of [
+      ["cma", inner, 5000],
+      ["cma-diag", inner, 5000],
+      ["oneplusone", corner, 20_000],
+    ] as const
+  ) {
+    const r = await optimize<Float64Array>(m, (b) => b.map(f), {
+      space: { d: 5, lower: 0, upper: 1 },
+      budget,
+      seed: 0,
+    });
+    assert(r.value < 1e-12, `${m}: ${r.value}`);
+  }
+});

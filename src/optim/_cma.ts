@@ -262,7 +262,13 @@ export class CmaState {
       : 0;
     const sPc = hSigma * Math.sqrt(cC * (2 - cC) * muEff);
     for (let k = 0; k < n; k++) this.pC[k] = (1 - cC) * this.pC[k] + sPc * yw[k];
-    const wo = weights.map((w, i) => w >= 0 ? w : w * n / Math.hypot(...this.invSqrtC(ys[i])) ** 2);
+    const wo = weights.map((w, i) => {
+      if (w >= 0) return w;
+      // A step that vanished in floating point (the search has converged to machine
+      // precision) contributes nothing; without this guard its weight would be infinite.
+      const q = Math.hypot(...this.invSqrtC(ys[i])) ** 2;
+      return q > 0 ? w * n / q : 0;
+    });
     let sumW = 0;
     for (const w of weights) sumW += w;
     const decay = 1 + c1 * (1 - hSigma) * cC * (2 - cC) - c1 - cMu * sumW;

@@ -50,6 +50,7 @@ export class OnePlusOne {
   /** The current mutation step. */
   sigma: number;
   #pending: Float64Array | undefined;
+  readonly #sigma0: number;
 
   /**
    * Start at x0 with step sigma0.
@@ -59,7 +60,7 @@ export class OnePlusOne {
     this.#enc = new Encoding(ctx.space);
     this.#rng = ctx.rng;
     this.x = this.#enc.mean0(ctx.params.x0);
-    this.sigma = ctx.params.sigma0 as number;
+    this.sigma = this.#sigma0 = ctx.params.sigma0 as number;
   }
 
   /**
@@ -84,9 +85,11 @@ export class OnePlusOne {
     if (values[0] <= this.value) {
       this.x = this.#pending!;
       this.value = values[0];
-      if (!first) this.sigma *= 2; // nevergrad OnePlusOne: doubling on success
+      // nevergrad OnePlusOne: doubling on success (capped: ties on a plateau would overflow it)
+      if (!first) this.sigma = Math.min(2 * this.sigma, 1e12 * this.#sigma0);
     } else {
-      this.sigma *= 0.84; // nevergrad OnePlusOne: 0.84 on failure
+      // nevergrad OnePlusOne: 0.84 on failure (kept above 0, from where doubling could not recover)
+      this.sigma = Math.max(0.84 * this.sigma, 1e-300);
     }
   }
 }
