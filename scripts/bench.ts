@@ -4,7 +4,7 @@
  * the recipe's own modules (models/recipe/bench_torch.py) on the same thread count, as a table
  * with ratios to PyTorch.
  *
- * Every figure is the best of 3 rounds (the machine may be shared with other jobs, which only
+ * Every figure is the best of 5 rounds (the machine may be shared with other jobs, which only
  * ever slow a round down). Each backend is timed twice: on the whole target graph (every exported output, as PyTorch
  * computes it) and pruned to the read layer (the runtime stops the graph there, see
  * `openSession`'s `outputs`). `--levers` adds a table of the session settings tried at one
@@ -93,6 +93,7 @@ const haveTorch = torchPython && !values["no-torch"];
 const target = values.target || await newestTarget();
 const targetMeta = `models/meta/${target.split("/").pop()!.replace(/\.onnx$/, ".json")}`;
 let generator = values.generator;
+let temporaryGenerator = false;
 let generatorMeta: string | null = null;
 const notes: string[] = [];
 if (!generator) {
@@ -103,6 +104,7 @@ if (!generator) {
     }
   } else if (torchPython) {
     generator = await Deno.makeTempFile({ suffix: ".onnx" });
+    temporaryGenerator = true;
     const r = await new Deno.Command(values.python, {
       args: ["models/recipe/bench_torch.py", "--export-generator", generator],
       stderr: "piped",
@@ -118,7 +120,7 @@ if (!generator) {
 }
 
 // ---------------------------------------------------------------------------- timing
-const ROUNDS = 3;
+const ROUNDS = 5;
 interface Cell {
   batch: number;
   evalsPerSecond: number;
@@ -278,7 +280,13 @@ if (haveTorch) {
       cells,
     });
   }
-} else notes.push("PyTorch not available (no torch for " + values.python + "): no baseline column");
+} else {
+  notes.push(
+    values["no-torch"]
+      ? "PyTorch skipped (--no-torch)"
+      : `PyTorch not available (no torch for ${values.python}): no baseline`,
+  );
+}
 
 // ---------------------------------------------------------------------------- levers
 const leverRows: { lever: string; backend: string; evalsPerSecond: number; msPerBatch: number }[] =
@@ -289,7 +297,7 @@ if (values.levers) {
     s.backend
   );
   const tries: [string, SessionOptions][] = [
-    ["default (pruned, no spinning, optimization all)", {}],
+    ["default (pruned; optimization all; native: no spinning, fixed batch off)", {}],
     ["threads 1 (native)", { threads: 1 }],
     ["spinning on", { spinning: true }],
     ["graph optimization basic", { graphOptimization: "basic" }],
@@ -303,7 +311,7 @@ if (values.levers) {
       try {
         const r = await benchBackend(backend, "pruned", opts, [b]);
         leverRows.push({
-          lever: `${lever}${r.note ? ` (${r.note})` : ""}`,
+          lever: `${lever}${r.threads !== threads ? ` (${r.threads} thread)` : ""}`,
           backend,
           ...r.cells[0],
         });
@@ -320,6 +328,7 @@ if (values.levers) {
 }
 
 // ---------------------------------------------------------------------------- report
+if (temporaryGenerator) await Deno.remove(generator).catch(() => {});
 const load1 = loadavg();
 notes.push(`load average ${load0} before, ${load1} after (${navigator.hardwareConcurrency} cores)`);
 if (values.json) {

@@ -77,7 +77,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--batches", default="5,25,100")
     p.add_argument("--seconds", type=float, default=2.0, help="time per batch size, split into rounds")
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--export-generator", default=None)
     args = p.parse_args()
     torch.manual_seed(0)

@@ -6,10 +6,10 @@
 //   process and fixed by the first session (env.wasm.numThreads). They run, but the first run
 //   of a large batch (B >= 50 on 2 threads) hangs often enough (the main thread spins, no pool
 //   thread works) that wasm stays on 1 thread unless SessionOptions.wasmThreads asks for more;
-//   and with pool threads that sleep instead of spinning it hangs on larger batches every time. The .wasm binary is read from
-//   the npm cache, so it needs read access to that one file; without it the bytes come from a
-//   `with { type: "bytes" }` import, which needs --unstable-raw-imports. The proxy worker
-//   (env.wasm.proxy) is a browser feature and is left off.
+//   with pool threads that sleep instead of spinning it hangs on larger batches every time.
+//   The .wasm binary is read from the npm cache, so it needs read access to that one file;
+//   without it the bytes come from a `with { type: "bytes" }` import, which needs
+//   --unstable-raw-imports. The proxy worker (env.wasm.proxy) is a browser feature, left off.
 // webgpu: onnxruntime-web's WebGPU build on Deno's navigator.gpu, on one CPU thread (see below).
 // native: onnxruntime-node, a Node-API addon with the native CPU kernels; Deno loads Node-API
 //   addons with --allow-ffi and no node_modules folder.
@@ -62,7 +62,9 @@ async function wasmBinaryOverride(
     notes.push(`${file} imported as bytes (no read access to the npm cache)`);
   } catch (e) {
     throw new BackendError(
-      `the wasm backend needs its WebAssembly binary: run with --allow-read=${path} ` +
+      `the wasm backend needs its WebAssembly binary: run with --allow-read=${
+        path ?? "<npm cache>"
+      } ` +
         `(or --unstable-raw-imports)`,
       { cause: e },
     );
