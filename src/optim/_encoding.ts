@@ -16,7 +16,8 @@
  * `x0` is given in the space's own units (grid: index units, where (n - 1)/2 is the middle)
  * and mapped to the genotype through the inverse of the same transform; `sigma0` is in
  * genotype units: standard-normal units on grids and bounded coordinates, the box's own units
- * on unbounded ones (default 1 either way).
+ * on unbounded ones (default 1 either way). An x0 on or next to a bound lies far in the tail of
+ * Phi, where steps barely move the point: start inside.
  *
  * @module
  */
