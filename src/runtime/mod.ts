@@ -475,7 +475,8 @@ function dummyFeeds(inputs: readonly ValueInfo[], batch: number): Record<string,
 /**
  * Lists the candidate layers of a model: every node output, with its operator, and (by two dummy
  * runs at batch 1 and 2 with every candidate exposed) its shape and layout. With shapes, only
- * float tensors with a batch dim are listed (weights, constants and shape arithmetic drop out).
+ * tensors with a batch dim are listed (weights, constants and shape arithmetic drop out; boolean
+ * and integer tensors stay, read as float32).
  *
  * @param model bytes, path or URL
  * @param options backend, shapes
