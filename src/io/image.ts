@@ -160,7 +160,10 @@ export function contactSheet(images: Raster[], columns: number, gap = 2): Raster
  */
 export function encodePng(img: Raster): Promise<Uint8Array> {
   const bytes = new Uint8Array(img.rgba.buffer, img.rgba.byteOffset, img.rgba.byteLength);
-  return Promise.resolve(png.encode(bytes, { width: img.width, height: img.height, channels: 4 }));
+  // imagescript stores without compression unless given a level (its default is 0).
+  return Promise.resolve(
+    png.encode(bytes, { width: img.width, height: img.height, channels: 4, level: 6 }),
+  );
 }
 
 /** Palette index of a pixel: 256 greys when every frame is grey, else 3-3-2 bit RGB. */

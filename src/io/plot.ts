@@ -19,7 +19,7 @@
  * @module
  */
 
-import png from "imagescript/png/node.js";
+import { encodePng } from "./image.ts";
 import { layout, type Primitive } from "./_chart.ts";
 import { ADVANCE, glyph, GLYPH_H, GLYPH_W } from "./_font5x7.ts";
 
@@ -309,14 +309,7 @@ export function figurePng(figure: Figure, ratio = 2): Promise<Uint8Array> {
     } else if (p.kind === "polygon") canvas.polygon(scaled(p.points), p.color, p.opacity);
     else canvas.text(p, ratio);
   }
-  // imagescript's PNG encoder stores without compression unless given a level (its default
-  // is 0), so encode here with level 6 rather than through image.ts's encodePng.
-  return Promise.resolve(png.encode(canvas.rgba, {
-    width: canvas.width,
-    height: canvas.height,
-    channels: 4,
-    level: 6,
-  }));
+  return encodePng({ width: canvas.width, height: canvas.height, rgba: canvas.rgba });
 }
 
 /**
