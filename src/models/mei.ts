@@ -228,7 +228,7 @@ export async function runMei(
   }
   const target = await openSession(tgt.bytes, {
     ...sessionOpts,
-    outputs: hasLogits && layer !== "logits" ? [layer, "logits"] : [layer],
+    outputs: [layer], // the graph is pruned to end at the layer: later layers never run
   });
   const input = generator.inputs[0];
   const codes = input.elemType === ELEM_TYPE.INT64;
@@ -318,7 +318,12 @@ export async function runMei(
   };
   if (hasLogits) {
     const best = await pipeline.images(result.results.map((r) => r.best));
-    const logits = (await target.run({ [target.inputNames[0]]: best }, ["logits"])).logits;
+    // A second session reads the class of each MEI once, so the search's graph stays pruned.
+    const classifier = layer === "logits"
+      ? target
+      : await openSession(tgt.bytes, { ...sessionOpts, outputs: ["logits"] });
+    const logits = (await classifier.run({ [classifier.inputNames[0]]: best }, ["logits"])).logits;
+    if (classifier !== target) await classifier.release();
     const k = logits.dims[1];
     run.classes = result.results.map((_, j) => {
       const row = Array.from((logits.data as Float32Array).subarray(j * k, (j + 1) * k));
