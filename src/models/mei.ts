@@ -20,7 +20,7 @@ import {
 import type { RunFolder } from "../io/run_folder.ts";
 import { type LockstepResult, optimizeLockstep } from "../optim/lockstep.ts";
 import { getMethod } from "../optim/registry.ts";
-import { gridValues } from "../space/grids.ts";
+import { gridValues, indicesToValues } from "../space/grids.ts";
 import {
   loadManifest,
   loadModelBytes,
@@ -28,7 +28,7 @@ import {
   resolveModel,
   sha256Hex,
 } from "./manifest.ts";
-import { Pipeline, selectableUnits, type SessionLike, type UnitKind } from "./pipeline.ts";
+import { Pipeline, selectableUnits, type UnitKind } from "./pipeline.ts";
 import { parseNeurons } from "./units.ts";
 import {
   type BackendChoice,
@@ -341,7 +341,7 @@ export async function runMei(
 
 /** The latent vector of a grid point (continuous values, or the codes). */
 function latentOf(run: MeiRun, point: Int32Array): number[] {
-  return run.latentValues ? Array.from(point, (j) => run.latentValues![j]) : Array.from(point);
+  return Array.from(run.latentValues ? indicesToValues([point], run.latentValues)[0] : point);
 }
 
 /** The default name of a run's folder. */
@@ -490,5 +490,3 @@ export async function writeMeiOutputs(
   };
   await folder.write("run.json", JSON.stringify(runJson, null, 1) + "\n");
 }
-
-export type { SessionLike };

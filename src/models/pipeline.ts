@@ -166,7 +166,7 @@ export class Pipeline {
   }
 
   /** The generator's input tensor for a batch of multi-indices. */
-  latentTensor(batch: Int32Array[]): TensorData {
+  #latentTensor(batch: Int32Array[]): TensorData {
     const { latentDim: d, latent } = this.#o;
     for (const i of batch) {
       if (i.length !== d) throw new RangeError(`expected ${d} latent coordinates, got ${i.length}`);
@@ -188,7 +188,7 @@ export class Pipeline {
    */
   async images(batch: Int32Array[]): Promise<TensorData & { data: Float32Array }> {
     const g = this.#o.generator;
-    const out = await g.run({ [g.inputNames[0]]: this.latentTensor(batch) });
+    const out = await g.run({ [g.inputNames[0]]: this.#latentTensor(batch) });
     const image = out.image ?? Object.values(out)[0];
     return { data: image.data as Float32Array, dims: image.dims };
   }
