@@ -143,11 +143,15 @@ export function interfaces(m: Model): void {
 @inline
 function weightsPair(w: usize, rl: i32, nk: i32, q: usize, mPad: i32, s: i32, g: usize): v128 {
   let total = f64x2.splat(0.0);
+  const qStride = <usize>mPad << 3, qs = q + (<usize>s << 3);
+  let wi = w;
   for (let i = 0; i < nk; i++) {
     let acc = f64x2.splat(0.0);
-    const wi = w + (<usize>(i * rl) << 3);
+    let qa = qs;
     for (let a = 0; a < rl; a++) {
-      acc = f64x2.add(acc, f64x2.mul(getv(q, a * mPad + s), v128.load64_splat(wi + (<usize>a << 3))));
+      acc = f64x2.add(acc, f64x2.mul(v128.load(qa), v128.load64_splat(wi)));
+      wi += 8;
+      qa += qStride;
     }
     acc = f64x2.abs(acc);
     setv(g, i << 1, acc);
@@ -166,21 +170,31 @@ function advancePair(
   vnorm: usize,
 ): void {
   let ss = f64x2.splat(0.0);
-  const c0 = core + (<usize>(i0 * rr) << 3), c1 = core + (<usize>(i1 * rr) << 3);
-  const rowStride = <usize>(nk * rr) << 3;
+  const rowStride = <usize>(nk * rr) << 3, qStride = <usize>mPad << 3;
+  const qs = q + (<usize>s << 3);
+  let c0 = core + (<usize>(i0 * rr) << 3), c1 = core + (<usize>(i1 * rr) << 3);
+  let out = qn + (<usize>s << 3);
   for (let b = 0; b < rr; b++) {
     let acc = f64x2.splat(0.0);
-    const bo = <usize>b << 3;
+    let p0 = c0, p1 = c1, qa = qs;
     for (let a = 0; a < rl; a++) {
-      const ro = <usize>a * rowStride + bo;
-      const gv = v128.load64_lane(c1 + ro, v128.load64_splat(c0 + ro), 1);
-      acc = f64x2.add(acc, f64x2.mul(getv(q, a * mPad + s), gv));
+      acc = f64x2.add(acc, f64x2.mul(v128.load(qa), v128.load64_lane(p1, v128.load64_splat(p0), 1)));
+      p0 += rowStride;
+      p1 += rowStride;
+      qa += qStride;
     }
-    setv(qn, b * mPad + s, acc);
+    v128.store(out, acc);
     ss = f64x2.add(ss, f64x2.mul(acc, acc));
+    c0 += 8;
+    c1 += 8;
+    out += qStride;
   }
   const nrm = f64x2.sqrt(ss), inv = f64x2.div(f64x2.splat(1.0), nrm);
-  for (let b = 0; b < rr; b++) setv(qn, b * mPad + s, f64x2.mul(getv(qn, b * mPad + s), inv));
+  out = qn + (<usize>s << 3);
+  for (let b = 0; b < rr; b++) {
+    v128.store(out, f64x2.mul(v128.load(out), inv));
+    out += qStride;
+  }
   if (vnorm) v128.store(vnorm, nrm);
 }
 
@@ -305,6 +319,7 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
     const zk = z + (<usize>geti(zOff, k) << 3), gzk = gz + (<usize>geti(zOff, k) << 3);
     const wk = w + (<usize>geti(wOff, k) << 3);
     memory.fill(acc, 0, <usize>(nk * rl) << 3);
+    const qStep = <usize>mPad << 3, rowStep = <usize>(nk * rr) << 3;
     for (let s = 0; s < count; s++) {
       const i = idxAt(idx, d, s, k, count);
       const q = qs + (<usize>(k * qStride + s) << 3), qOut = qs + (<usize>((k + 1) * qStride + s) << 3);
@@ -312,49 +327,79 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
       const nrm = getf(vn, k * mPad + s);
       // q_out = v / |v|: dL/dv = (gq - q_out (q_out . gq)) / |v|.
       let proj = 0.0;
-      for (let b = 0; b < rr; b++) proj += getf(qOut, b * mPad) * getf(gqs, b);
-      for (let b = 0; b < rr; b++) setf(gv, b, (getf(gqs, b) - getf(qOut, b * mPad) * proj) / nrm);
+      let qo = qOut;
+      for (let b = 0; b < rr; b++) {
+        proj += load<f64>(qo) * getf(gqs, b);
+        qo += qStep;
+      }
+      const inv = 1.0 / nrm;
+      qo = qOut;
+      for (let b = 0; b < rr; b++) {
+        setf(gv, b, (getf(gqs, b) - load<f64>(qo) * proj) * inv);
+        qo += qStep;
+      }
       // v = q G[:, i, :].
+      let qa = q, gc = gcore + (<usize>(i * rr) << 3), cc = core + (<usize>(i * rr) << 3);
       for (let a = 0; a < rl; a++) {
-        const qa = getf(q, a * mPad), row = (a * nk + i) * rr;
+        const qv = load<f64>(qa);
         let t = 0.0;
         for (let b = 0; b < rr; b++) {
-          const gb = getf(gv, b);
-          addf(gcore, row + b, qa * gb);
-          t += getf(core, row + b) * gb;
+          const gb = getf(gv, b), o = <usize>b << 3;
+          store<f64>(gc + o, load<f64>(gc + o) + qv * gb);
+          t += load<f64>(cc + o) * gb;
         }
         setf(gqIn, a, t);
+        qa += qStep;
+        gc += rowStep;
+        cc += rowStep;
       }
       // log g_i - log sum_j |a_j|, a_j = q . w[j].
-      let total = 0.0;
+      let total = 0.0, wp = wk;
       for (let j = 0; j < nk; j++) {
         let aj = 0.0;
-        for (let a = 0; a < rl; a++) aj += getf(q, a * mPad) * getf(wk, j * rl + a);
+        qa = q;
+        for (let a = 0; a < rl; a++) {
+          aj += load<f64>(qa) * load<f64>(wp);
+          qa += qStep;
+          wp += 8;
+        }
         setf(g, j, aj);
         total += Math.abs(aj);
       }
+      wp = wk;
+      let ap = acc;
       for (let j = 0; j < nk; j++) {
         const aj = getf(g, j);
         const sg: f64 = aj > 0.0 ? 1.0 : aj < 0.0 ? -1.0 : 0.0;
         const ca = c * ((j == i ? 1.0 / aj : 0.0) - sg / total);
-        if (ca == 0.0) continue;
-        for (let a = 0; a < rl; a++) {
-          addf(gqIn, a, ca * getf(wk, j * rl + a));
-          addf(acc, j * rl + a, ca * getf(q, a * mPad));
+        if (ca != 0.0) {
+          qa = q;
+          for (let a = 0; a < rl; a++) {
+            const o = <usize>a << 3;
+            store<f64>(gqIn + o, load<f64>(gqIn + o) + ca * load<f64>(wp + o));
+            store<f64>(ap + o, load<f64>(ap + o) + ca * load<f64>(qa));
+            qa += qStep;
+          }
         }
+        wp += <usize>rl << 3;
+        ap += <usize>rl << 3;
       }
-      for (let a = 0; a < rl; a++) setf(gqs, a, getf(gqIn, a));
+      memory.copy(gqs, gqIn, <usize>rl << 3);
     }
     // sum_s ca_j q[a]: into G[a, j, :] (times z) and into dL/dz (times G).
+    let row = <usize>0;
     for (let a = 0; a < rl; a++) {
       for (let j = 0; j < nk; j++) {
         const t = getf(acc, j * rl + a);
-        if (t == 0.0) continue;
-        const row = (a * nk + j) * rr;
-        for (let b = 0; b < rr; b++) {
-          addf(gcore, row + b, t * getf(zk, b));
-          addf(gzk, b, t * getf(core, row + b));
+        if (t != 0.0) {
+          const gc = gcore + row, cc = core + row;
+          for (let b = 0; b < rr; b++) {
+            const o = <usize>b << 3;
+            store<f64>(gc + o, load<f64>(gc + o) + t * load<f64>(zk + o));
+            store<f64>(gzk + o, load<f64>(gzk + o) + t * load<f64>(cc + o));
+          }
         }
+        row += <usize>rr << 3;
       }
     }
   }
@@ -367,14 +412,17 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
     const nrm = getf(m.znorm, k);
     let proj = 0.0;
     for (let a = 0; a < rl; a++) proj += getf(zk, a) * getf(gzk, a);
+    let row = <usize>0;
     for (let a = 0; a < rl; a++) {
       const gu = (getf(gzk, a) - getf(zk, a) * proj) / nrm;
       for (let j = 0; j < nk; j++) {
-        const row = (a * nk + j) * rr;
+        const gc = gcore + row, cc = core + row;
         for (let b = 0; b < rr; b++) {
-          addf(gcore, row + b, gu * getf(zn, b));
-          addf(gzn, b, gu * getf(core, row + b));
+          const o = <usize>b << 3;
+          store<f64>(gc + o, load<f64>(gc + o) + gu * load<f64>(zn + o));
+          store<f64>(gzn + o, load<f64>(gzn + o) + gu * load<f64>(cc + o));
         }
+        row += <usize>rr << 3;
       }
     }
   }
