@@ -238,8 +238,9 @@ class VQVAE(nn.Module):
         zst = ze + (zq - ze).detach()  # straight-through
         return self.decode(zst), commit, idx
 
-    def restart_dead_codes(self, ze_flat, thresh=1e-3):
-        """Re-seeds unused codes with random encoder outputs (keeps the codebook in use)."""
+    def restart_dead_codes(self, ze_flat, thresh=1.0):
+        """Re-seeds rarely used codes (EMA count below `thresh` vectors per batch) with random encoder
+        outputs, which keeps the codebook in use (without it a few codes take over)."""
         dead = self.cluster_size < thresh
         nd = int(dead.sum())
         if nd:

@@ -488,7 +488,7 @@ def train_vqvae(args):
             opt.zero_grad()
             loss.backward()
             opt.step()
-            if b % 100 == 0 and epoch < max(1, args.epochs - 1):
+            if b % 20 == 0 and epoch < max(1, args.epochs - 1):
                 with torch.no_grad():
                     nd = vq.restart_dead_codes(vq.encode(x).permute(0, 2, 3, 1).reshape(-1, vq.dim))
             sr += lrec.item()
