@@ -55,6 +55,7 @@ def parse(argv=None):
     p.add_argument("--tag", default=None, help="file name stem (default <model>_<dataset>)")
     p.add_argument("--classifier", default=None, help="sngan: cnn weights (.pt) used for scoring")
     p.add_argument("--eval-samples", type=int, default=10000, help="sngan: samples scored")
+    p.add_argument("--ema", type=float, default=0.999, help="sngan: EMA decay of the exported generator")
     p.add_argument("--note", default=None, help="free text stored in the sidecar metadata")
     p.add_argument("--ckpt-every", type=float, default=300, help="seconds between in-epoch checkpoints")
     return p.parse_args(argv)
@@ -353,6 +354,10 @@ def train_sngan(args):
     latent = 128
     ch = args.width or 32
     G, D = nets.Generator(shape, latent, ch), nets.Discriminator(shape, ch)
+    # exponential moving average of the generator's weights (decay args.ema; BN statistics copied):
+    # the exported and scored generator
+    Gema = nets.Generator(shape, latent, ch)
+    Gema.load_state_dict(G.state_dict())
     optG = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
     optD = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
     cnn, cnn_path = load_cnn(args)
@@ -362,6 +367,7 @@ def train_sngan(args):
     epoch, start_b, epoch_times = 0, 0, []
     if st is not None:
         G.load_state_dict(st["G"]), D.load_state_dict(st["D"])
+        Gema.load_state_dict(st.get("Gema", st["G"]))
         optG.load_state_dict(st["optG"]), optD.load_state_dict(st["optD"])
         epoch, start_b, epoch_times, untrained = st["epoch"], st["batch"], st["epoch_times"], st["untrained"]
         common.set_rng_state(st["rng"])
@@ -371,7 +377,7 @@ def train_sngan(args):
         log("untrained generator:", json.dumps(untrained))
 
     def state(ep, b):
-        return {"G": G.state_dict(), "D": D.state_dict(), "optG": optG.state_dict(), "optD": optD.state_dict(),
+        return {"G": G.state_dict(), "Gema": Gema.state_dict(), "D": D.state_dict(), "optG": optG.state_dict(), "optD": optD.state_dict(),
                 "epoch": ep, "batch": b, "epoch_times": epoch_times, "untrained": untrained, "rng": common.rng_state()}
 
     while epoch < args.epochs:
@@ -392,6 +398,11 @@ def train_sngan(args):
             optG.zero_grad()
             lossG.backward()
             optG.step()
+            with torch.no_grad():
+                for pe, p in zip(Gema.parameters(), G.parameters()):
+                    pe.mul_(args.ema).add_(p, alpha=1 - args.ema)
+                for be, bg in zip(Gema.buffers(), G.buffers()):
+                    be.copy_(bg)
             sd += lossD.item()
             sg += lossG.item()
             k += 1
@@ -406,14 +417,14 @@ def train_sngan(args):
         epoch += 1
         ck.save(state(epoch, 0), force=True)
         nq = min(args.eval_samples, 2000)
-        q = score_generator(G, cnn, test_feats, nq, latent)
+        q = score_generator(Gema, cnn, test_feats, nq, latent)
         log(f"epoch {epoch} done in {dt:.0f}s; quick score ({nq} samples): ent {q['normalized_entropy']:.3f} "
             f"top {q['mean_top_prob']:.3f} FD {q['frechet_distance']:.2f}")
-    quality = score_generator(G, cnn, test_feats, args.eval_samples, latent)
+    quality = score_generator(Gema, cnn, test_feats, args.eval_samples, latent)
     log("trained generator:", json.dumps(quality))
-    ck.snapshot(epoch, G.state_dict())
+    ck.snapshot(epoch, Gema.state_dict())
     name = args.stem
-    export_generator(args, G, name, torch.randn(2, latent), {
+    export_generator(args, Gema, name, torch.randn(2, latent), {
         "kind": "generator", "arch": "sngan", "epoch": epoch, "latent_dim": latent,
         "input": {"name": "z", "shape": ["B", latent], "dtype": "float32", "distribution": "standard normal"},
         "outputs": [{"name": "image", "shape": ["B", *shape], "range": [0, 1]}],
@@ -424,6 +435,7 @@ def train_sngan(args):
         "ckpt": os.path.join(args.ckpt_dir, f"e{epoch}.pt"),
         "seconds_per_epoch": sum(epoch_times) / max(len(epoch_times), 1), "batch_size": args.batch_size,
         "loss": "hinge", "optimizer": f"Adam lr={args.lr} betas=(0.5,0.999), 1 D step per G step",
+        "generator_weights": f"exponential moving average of G, decay {args.ema}",
         "train_images": len(xtr),
     })
     log("done")
