@@ -53,7 +53,8 @@ Search
   --budget N              evaluations per neuron                              [5000]
   --seed N                seed; the same seed and backend give the same run   [0]
   --grid uniform|gaussian latent grid: uniform on --range, or N(0,1) quantiles [uniform]
-  --grid-size N           points per latent coordinate                        [64]
+  --grid-size N           points per latent coordinate (codes of a code-index
+                          generator not in the manifest)                      [64]
   --range LO,HI           range of the uniform grid                           [-4,4]
   --noise SIGMA           multiplicative response noise y max(0, 1 + sigma N(0,1))  [0]
   --shared                tell every neuron's search the responses to all images shown

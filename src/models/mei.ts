@@ -161,7 +161,12 @@ export interface MeiRun {
   backend: string;
   threads: number;
   result: LockstepResult;
-  timings: { openSeconds: number; searchSeconds: number; networkSeconds: number };
+  timings: {
+    openSeconds: number;
+    searchSeconds: number;
+    networkSeconds: number;
+    optimizerSeconds: number;
+  };
   pipeline: Pipeline;
   /** Class probabilities of the target on each MEI (when the target has logits). */
   classes?: { predicted: number; probability: number; entropy: number }[];
@@ -238,7 +243,10 @@ export async function runMei(
       `cannot tell the latent size of the generator from its input "${input.name}" [${input.dims}]`,
     );
   }
-  const codebook = codes ? Number((gen.entry?.codebook_size as number) ?? 512) : 0;
+  // Code-index generators: the codebook size from the manifest, else --grid-size.
+  const codebook = codes
+    ? Number((gen.entry?.codebook as { size?: number } | undefined)?.size ?? settings.gridSize)
+    : 0;
   const latentValues = codes ? undefined : gridValues(
     settings.grid === "gaussian" ? { kind: "gaussian", n: settings.gridSize } : {
       kind: "uniform",
@@ -313,7 +321,12 @@ export async function runMei(
     backend: generator.backend,
     threads: generator.threads,
     result,
-    timings: { openSeconds, searchSeconds, networkSeconds: networkMs / 1000 },
+    timings: {
+      openSeconds,
+      searchSeconds,
+      networkSeconds: networkMs / 1000,
+      optimizerSeconds: result.optimizerSeconds,
+    },
     pipeline,
   };
   if (hasLogits) {

@@ -74,6 +74,8 @@ export interface LockstepResult<P extends Point = Int32Array> {
   images: number;
   /** Whether the signal stopped the run before the budget was spent. */
   interrupted: boolean;
+  /** Seconds spent in the optimizers (ask, tell, inform), not in the objective. */
+  optimizerSeconds: number;
 }
 
 /**
@@ -102,11 +104,11 @@ export async function optimizeLockstep<P extends Point = Int32Array>(
   const improvements: Improvement<P>[][] = opt.map(() => []);
   const top: { point: P; value: number }[][] = opt.map(() => []);
   const curves: { images: number; best: number }[][] = opt.map(() => []);
-  let images = 0;
+  let images = 0, optimizerMs = 0;
   const remember = (j: number, point: P, value: number) => {
-    const list = top[j], key = point.join(",");
-    if (list.some((t) => t.point.join(",") === key)) return;
+    const list = top[j];
     if (list.length >= keepTop && sign * value >= sign * list[list.length - 1].value) return;
+    if (list.some((t) => t.point.every((v, k) => v === point[k]))) return;
     list.push({ point: point.slice() as P, value });
     list.sort((a, b) => sign * (a.value - b.value));
     if (list.length > keepTop) list.pop();
@@ -120,7 +122,9 @@ export async function optimizeLockstep<P extends Point = Int32Array>(
       yielded = performance.now();
     }
     if (opts.signal?.aborted) break;
+    let t0 = performance.now();
     const asked = opt.map((o) => o.done ? [] : o.ask());
+    optimizerMs += performance.now() - t0;
     const batch = asked.flat();
     if (batch.length === 0) break;
     const values = await f(batch);
@@ -134,6 +138,7 @@ export async function optimizeLockstep<P extends Point = Int32Array>(
     let offset = 0;
     const offsets = asked.map((a) => (offset += a.length) - a.length);
     images += batch.length;
+    t0 = performance.now();
     opt.forEach((o, j) => {
       const before = o.best?.value;
       if (opts.shared) {
@@ -152,6 +157,7 @@ export async function optimizeLockstep<P extends Point = Int32Array>(
       }
       curves[j].push({ images, best: o.best!.value });
     });
+    optimizerMs += performance.now() - t0;
     opts.onProgress?.({
       images,
       evaluations: opt[0].evaluations,
@@ -170,5 +176,6 @@ export async function optimizeLockstep<P extends Point = Int32Array>(
     curves,
     images,
     interrupted: opt.some((o) => !o.done),
+    optimizerSeconds: optimizerMs / 1000,
   };
 }
