@@ -208,7 +208,9 @@ def deno_fmt(path):
 
 
 def command_line():
-    return "python3 models/recipe/train.py " + " ".join(sys.argv[1:])
+    import shlex
+
+    return "python3 models/recipe/train.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
 def cosine_lr(base, epoch, batch, nb, epochs, warm=0):
