@@ -66,6 +66,11 @@ export interface PipelineOptions {
   selection: UnitSelection;
   /** Multiplicative response noise y max(0, 1 + sigma N(0, 1)) (default none). */
   noise?: { sigma: number; rng: Rng };
+  /**
+   * Largest batch sent to the networks at once (default 32): larger batches (many searches in
+   * lockstep) are split, as per-image cost grows past a few dozen images on CPU backends.
+   */
+  maxBatch?: number;
 }
 
 /** Activations of a batch: `values[b * units + u]`, and the generated images. */
@@ -200,6 +205,26 @@ export class Pipeline {
    * @throws Error when an activation is NaN or infinite, naming the item
    */
   async evaluate(batch: Int32Array[]): Promise<Evaluation> {
+    const max = this.#o.maxBatch ?? 32;
+    if (batch.length <= max) return await this.#evaluateChunk(batch);
+    const parts: Evaluation[] = [];
+    for (let from = 0; from < batch.length; from += max) {
+      parts.push(await this.#evaluateChunk(batch.slice(from, from + max)));
+    }
+    const concat = <T extends Float32Array | Float64Array>(arrays: T[], make: (n: number) => T) => {
+      const out = make(arrays.reduce((n, a) => n + a.length, 0));
+      let at = 0;
+      for (const a of arrays) (out.set(a, at), at += a.length);
+      return out;
+    };
+    return {
+      values: concat(parts.map((p) => p.values), (n) => new Float64Array(n)),
+      images: concat(parts.map((p) => p.images), (n) => new Float32Array(n)),
+      imageDims: [batch.length, ...parts[0].imageDims.slice(1)],
+    };
+  }
+
+  async #evaluateChunk(batch: Int32Array[]): Promise<Evaluation> {
     const { target, selection, noise } = this.#o;
     const image = await this.images(batch);
     const out = await target.run({ [target.inputNames[0]]: image }, [selection.layer]);
