@@ -50,7 +50,7 @@ Neurons
 Search
   --method NAME           optimizer: ${methodNames().join(", ")}  [tt-b]
   --param KEY=VALUE       method parameter (repeatable), e.g. --param k=50
-  --budget N              evaluations per neuron                              [5000]
+  --budget N              evaluations per neuron                              [10000]
   --seed N                seed; the same seed and backend give the same run   [0]
   --grid uniform|gaussian latent grid: uniform on --range, or N(0,1) quantiles [uniform]
   --grid-size N           points per latent coordinate (codes of a code-index

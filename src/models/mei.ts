@@ -85,7 +85,7 @@ export const defaultSettings: MeiSettings = {
   neurons: "0",
   unit: "channel",
   method: "tt-b",
-  budget: 5000,
+  budget: 10000,
   seed: 0,
   // The spiking-network study searched 64 points per coordinate on [-4, 4].
   grid: "uniform",
