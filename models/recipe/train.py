@@ -33,6 +33,19 @@ import nets  # noqa: E402
 OPSET = 13
 
 
+
+def resume(ck, args, parts):
+    """Load the last checkpoint into `parts` (state-dict key -> module or optimizer) and the RNG.
+    Returns (checkpoint or None, epoch, batch within the epoch, epoch times)."""
+    st = ck.load()
+    if st is None:
+        return None, 0, 0, []
+    for key, part in parts.items():
+        part.load_state_dict(st[key])
+    common.set_rng_state(st["rng"])
+    log(f"resumed from {args.ckpt_dir}/last.pt at epoch {st['epoch']} batch {st['batch']}")
+    return st, st["epoch"], st["batch"], st.get("epoch_times", [])
+
 def parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", choices=["sresnet18", "scnn", "cnn", "sngan", "vqvae"])
@@ -227,14 +240,7 @@ def train_classifier(args):
     log(f"params={nparam} train={len(xtr)} test={len(xte)} in_shape={in_shape}")
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     ck = Checkpointer(args.ckpt_dir, args.ckpt_every)
-    st = ck.load()
-    epoch, start_b, epoch_times = 0, 0, []
-    if st is not None:
-        model.load_state_dict(st["model"])
-        opt.load_state_dict(st["opt"])
-        epoch, start_b, epoch_times = st["epoch"], st["batch"], st.get("epoch_times", [])
-        common.set_rng_state(st["rng"])
-        log(f"resumed from {args.ckpt_dir}/last.pt at epoch {epoch} batch {start_b}")
+    st, epoch, start_b, epoch_times = resume(ck, args, {"model": model, "opt": opt})
     extra = {"params": nparam, "train_images": len(xtr), "test_images": len(xte), "batch_size": args.batch_size,
              "optimizer": f"Adam lr={args.lr} cosine", "surrogate": "arctan alpha=2" if args.model != "cnn" else None}
 
@@ -363,15 +369,10 @@ def train_sngan(args):
     cnn, cnn_path = load_cnn(args)
     test_feats, _ = cnn_feats(cnn, xte[: args.eval_samples])
     ck = Checkpointer(args.ckpt_dir, args.ckpt_every)
-    st = ck.load()
-    epoch, start_b, epoch_times = 0, 0, []
+    st, epoch, start_b, epoch_times = resume(ck, args, {"G": G, "D": D, "optG": optG, "optD": optD})
     if st is not None:
-        G.load_state_dict(st["G"]), D.load_state_dict(st["D"])
-        Gema.load_state_dict(st.get("Gema", st["G"]))
-        optG.load_state_dict(st["optG"]), optD.load_state_dict(st["optD"])
-        epoch, start_b, epoch_times, untrained = st["epoch"], st["batch"], st["epoch_times"], st["untrained"]
-        common.set_rng_state(st["rng"])
-        log(f"resumed at epoch {epoch} batch {start_b}")
+        Gema.load_state_dict(st.get("Gema", st["G"]))  # older checkpoints had no EMA generator
+        untrained = st["untrained"]
     else:
         untrained = score_generator(G, cnn, test_feats, args.eval_samples, latent)
         log("untrained generator:", json.dumps(untrained))
@@ -465,15 +466,8 @@ def train_vqvae(args):
     vq = nets.VQVAE(shape, ch)
     opt = torch.optim.Adam(vq.parameters(), lr=args.lr)
     ck = Checkpointer(args.ckpt_dir, args.ckpt_every)
-    st = ck.load()
-    epoch, start_b, epoch_times = 0, 0, []
-    if st is not None:
-        vq.load_state_dict(st["model"])
-        opt.load_state_dict(st["opt"])
-        epoch, start_b, epoch_times = st["epoch"], st["batch"], st["epoch_times"]
-        common.set_rng_state(st["rng"])
-        log(f"resumed at epoch {epoch} batch {start_b}")
-    else:
+    st, epoch, start_b, epoch_times = resume(ck, args, {"model": vq, "opt": opt})
+    if st is None:
         with torch.no_grad():  # data-dependent codebook init from encoder outputs
             ze = vq.encode(xtr[:256]).permute(0, 2, 3, 1).reshape(-1, vq.dim)
             pick = ze[torch.randperm(len(ze))[: vq.codes]]
