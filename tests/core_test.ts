@@ -33,12 +33,13 @@ function signedTrain(n: number[], r: number, seed: number): TensorTrain {
   return tt;
 }
 
-Deno.test("probabilities over the whole grid sum to 1 (WASM and reference)", () => {
+Deno.test("probabilities over the whole grid sum to 1 (WASM in f32, reference in f64)", () => {
   const n = [3, 2, 4, 3];
   const tt = signedTrain(n, 3, 1);
   const all = enumerate(n);
   const sum = (lp: Float64Array) => lp.reduce((a, v) => a + Math.exp(v), 0);
-  assert(Math.abs(sum(tt.logProb(all)) - 1) < 1e-12);
+  // Each conditional is normalized by a float32 sum: 4 factors of 1 + O(2^-24).
+  assert(Math.abs(sum(tt.logProb(all)) - 1) < 1e-6);
   assert(Math.abs(sum(logProbReference(tt.layout, tt.cores, all)) - 1) < 1e-12);
 });
 
@@ -63,13 +64,13 @@ Deno.test("sampled frequencies match the model's probabilities (chi-square, d=4,
   assert(chi2 > 0);
 });
 
-Deno.test("the gradient matches central finite differences (relative error < 1e-6)", () => {
+Deno.test("the gradient matches central finite differences (f64, relative error < 1e-6)", () => {
   const n = [3, 2, 5, 2, 4];
   for (const seed of [4, 5]) {
     const tt = signedTrain(n, 3, seed);
     const cores = tt.cores;
     const idx = tt.sample(new Rng(seed), 7);
-    const { loss, grad } = tt.gradient(idx);
+    const { loss, grad } = gradientReference(tt.layout, cores, idx);
     const meanNll = (c: Float64Array) =>
       -logProbReference(tt.layout, c, idx).reduce((a, b) => a + b, 0) / 7;
     assert(Math.abs(loss - meanNll(cores)) < 1e-12);
@@ -87,32 +88,50 @@ Deno.test("the gradient matches central finite differences (relative error < 1e-
   }
 });
 
+/** max |a - b| / max |b|. */
+function relMax(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0, den = 0;
+  for (let j = 0; j < b.length; j++) {
+    num = Math.max(num, Math.abs(a[j] - b[j]));
+    den = Math.max(den, Math.abs(b[j]));
+  }
+  return num / den;
+}
+
 Deno.test("the WASM core agrees with the TypeScript reference", () => {
-  const n = [2, 5, 3, 2, 2, 4];
-  const tt = signedTrain(n, 4, 6);
+  // Mode sizes 2 (the binary path) and others (the gather path); rank 5 (a partial vector).
+  const n = [2, 5, 3, 2, 2, 4, 2, 2];
+  const tt = signedTrain(n, 5, 6);
   const cores = tt.cores;
-  // Sampling: identical indices and generator state, also for an odd count.
-  for (const m of [1, 8, 11]) {
+  // Sampling: bit-identical to the float32 reference, indices and generator state, for counts
+  // that fill whole groups of four and counts that do not.
+  for (const m of [1, 3, 8, 11]) {
     const a = new Rng(7), b = new Rng(7);
-    assertEquals(Array.from(tt.sample(a, m)), Array.from(sampleReference(tt.layout, cores, b, m)));
+    const ref = sampleReference(tt.layout, cores, b, m, "f32");
+    assertEquals(Array.from(tt.sample(a, m)), Array.from(ref));
     assertEquals(Array.from(a.state), Array.from(b.state));
   }
+  // Log-probabilities: the float32 recursion, logarithms in f64 (an ulp apart at most).
   const idx = tt.sample(new Rng(8), 9);
-  const lp = tt.logProb(idx), lpRef = logProbReference(tt.layout, cores, idx);
-  lp.forEach((v, s) => assert(Math.abs(v - lpRef[s]) < 1e-12 * Math.abs(lpRef[s])));
-  const g = tt.gradient(idx), gRef = gradientReference(tt.layout, cores, idx);
-  assert(Math.abs(g.loss - gRef.loss) < 1e-12 * gRef.loss);
-  g.grad.forEach((v, j) =>
-    assert(Math.abs(v - gRef.grad[j]) < 1e-10 * (1 + Math.abs(gRef.grad[j])))
-  );
-  // Three Adam steps.
+  const lp = tt.logProb(idx), lp32 = logProbReference(tt.layout, cores, idx, "f32");
+  lp.forEach((v, s) => assert(Math.abs(v - lp32[s]) < 1e-12 * Math.abs(lp32[s])));
+  // Gradient and Adam against the f64 reference: float32 rounding only (measured: gradients
+  // within 1.1e-6 of the largest entry, Adam moves within 3e-5).
+  for (const m of [1, 5, 9]) {
+    const sub = idx.subarray(0, m * n.length);
+    const g = tt.gradient(sub), gRef = gradientReference(tt.layout, cores, sub);
+    assert(Math.abs(g.loss - gRef.loss) < 1e-5 * gRef.loss, `loss ${g.loss} vs ${gRef.loss}`);
+    const rel = relMax(g.grad, gRef.grad);
+    assert(rel < 1e-5, `gradient of ${m} samples: relative error ${rel}`);
+  }
   const params = cores.slice();
   const state = { m: new Float64Array(params.length), v: new Float64Array(params.length), t: 0 };
   for (let t = 0; t < 3; t++) {
     tt.adamStep(idx, 0.05);
     adamReference(params, gradientReference(tt.layout, params, idx).grad, state, 0.05);
   }
-  tt.cores.forEach((v, j) => assert(Math.abs(v - params[j]) < 1e-12));
+  const moved = relMax(tt.cores.map((v, j) => v - cores[j]), params.map((v, j) => v - cores[j]));
+  assert(moved < 1e-4, `three Adam steps: relative error of the moves ${moved}`);
 });
 
 Deno.test("Adam steps raise the likelihood of the chosen indices", () => {

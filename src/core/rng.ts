@@ -1,7 +1,7 @@
 /**
  * A small, seeded pseudo-random generator (xoshiro128** seeded by splitmix32) whose stream is
- * identical on every machine and in the WASM core (`core-as/assembly/rng.ts` implements the
- * same recurrence), so that a seed reproduces a run exactly.
+ * identical on every machine, so that a seed reproduces a run exactly. The WASM core's sampler
+ * runs four generators spawned from one (`spawn`) in the four lanes of a SIMD vector.
  *
  * @example
  * ```ts
@@ -77,6 +77,24 @@ export class Rng {
     s[2] ^= t;
     s[3] = rotl(s[3], 11);
     return result;
+  }
+
+  /**
+   * A new generator whose state is the next four words of this one (an all-zero state, a fixed
+   * point of the recurrence, becomes [1, 0, 0, 0]).
+   * @returns the new generator
+   * @example
+   * ```ts
+   * import { Rng } from "./rng.ts";
+   * const a = new Rng(1), b = new Rng(1);
+   * if (a.spawn().nextU32() !== b.spawn().nextU32()) throw new Error("not reproducible");
+   * ```
+   */
+  spawn(): Rng {
+    const r = new Rng(0);
+    for (let j = 0; j < 4; j++) r.state[j] = this.nextU32();
+    if ((r.state[0] | r.state[1] | r.state[2] | r.state[3]) === 0) r.state[0] = 1;
+    return r;
   }
 
   /**

@@ -25,10 +25,17 @@ import { type TTLayout, ttLayout } from "./tt_reference.ts";
 interface CoreExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
-  rngNextU32(st: number): number;
-  rngUniform(st: number): number;
   interfaces(model: number): void;
-  sample(model: number, count: number, out: number, work: number, rmax: number, nmax: number): void;
+  sampleWork(count: number, rmax: number, nmax: number): number;
+  sample(
+    model: number,
+    count: number,
+    out: number,
+    work: number,
+    rmax: number,
+    nmax: number,
+    seed: number,
+  ): void;
   logProb(
     model: number,
     idx: number,
@@ -38,6 +45,7 @@ interface CoreExports {
     rmax: number,
     nmax: number,
   ): void;
+  gradientWork(count: number, d: number, rmax: number, nmax: number): number;
   gradient(
     model: number,
     idx: number,
@@ -45,7 +53,7 @@ interface CoreExports {
     work: number,
     rmax: number,
     nmax: number,
-  ): number;
+  ): void;
   adam(model: number, b1: number, b2: number, eps: number, lrc: number, ic2: number): void;
   fromDigits(
     digits: number,
@@ -97,7 +105,10 @@ export interface AdamOptions {
   eps?: number;
 }
 
-/** A tensor-train probability model whose cores live in a WASM core instance. */
+/**
+ * A tensor-train probability model whose cores live in a WASM core instance, in float32 (the
+ * arithmetic of the JAX reference of PROTES); `cores` converts to and from float64.
+ */
 export class TensorTrain {
   /** Shapes and offsets. */
   readonly layout: TTLayout;
@@ -105,7 +116,6 @@ export class TensorTrain {
   readonly #model: number;
   readonly #cores: number;
   readonly #grad: number;
-  readonly #rng: number;
   readonly #scratch: number;
   readonly #rmax: number;
   readonly #nmax: number;
@@ -131,7 +141,7 @@ export class TensorTrain {
     const core = this.#core = instantiate();
     const { d, size, zOffset } = layout;
     const arena = new Arena(core, core.heapBase());
-    this.#model = arena.alloc(17 * 4);
+    this.#model = arena.alloc(15 * 4);
     const ints = (values: Int32Array) => {
       const at = arena.alloc(values.length * 4);
       new Int32Array(core.memory.buffer, at, values.length).set(values);
@@ -141,14 +151,14 @@ export class TensorTrain {
     for (let k = 0; k < d; k++) wOffset[k + 1] = wOffset[k] + layout.n[k] * layout.ranks[k];
     const nAt = ints(layout.n), ranksAt = ints(layout.ranks), coreOffAt = ints(layout.coreOffset);
     const zOffAt = ints(zOffset), wOffAt = ints(wOffset);
-    const f64s = (count: number) => arena.alloc(count * 8);
-    this.#cores = f64s(size);
-    const z = f64s(zOffset[d]), znorm = f64s(d), w = f64s(wOffset[d]);
-    this.#grad = f64s(size);
-    const gz = f64s(zOffset[d]), adamM = f64s(size), adamV = f64s(size);
-    this.#rng = arena.alloc(16);
+    // Parameter-sized arrays are padded to whole vectors (zeros that Adam leaves at zero).
+    const f32s = (count: number) => arena.alloc(((count + 3) & ~3) * 4);
+    this.#cores = f32s(size);
+    const z = f32s(zOffset[d]), znorm = f32s(d), w = f32s(wOffset[d]);
+    this.#grad = f32s(size);
+    const wgrad = f32s(wOffset[d]), adamM = f32s(size), adamV = f32s(size);
     this.#scratch = arena.top;
-    new Uint32Array(core.memory.buffer, this.#model, 17).set([
+    new Uint32Array(core.memory.buffer, this.#model, 15).set([
       d,
       nAt,
       ranksAt,
@@ -160,10 +170,9 @@ export class TensorTrain {
       znorm,
       w,
       this.#grad,
-      gz,
+      wgrad,
       adamM,
       adamV,
-      this.#rng,
       size,
     ]);
     this.#rmax = Math.max(...layout.ranks);
@@ -175,15 +184,15 @@ export class TensorTrain {
 
   /** A copy of the parameters (layout of `tt_reference.ts`). */
   get cores(): Float64Array {
-    return new Float64Array(this.#core.memory.buffer, this.#cores, this.layout.size).slice();
+    return Float64Array.from(new Float32Array(this.#core.memory.buffer, this.#cores, this.layout.size));
   }
 
-  /** Replace the parameters. */
+  /** Replace the parameters (rounded to float32). */
   set cores(values: Float64Array) {
     if (values.length !== this.layout.size) {
       throw new RangeError(`expected ${this.layout.size} parameters, got ${values.length}`);
     }
-    new Float64Array(this.#core.memory.buffer, this.#cores, this.layout.size).set(values);
+    new Float32Array(this.#core.memory.buffer, this.#cores, this.layout.size).set(values);
     this.#fresh = false;
   }
 
@@ -192,15 +201,10 @@ export class TensorTrain {
     this.#fresh = true;
   }
 
-  /** Scratch memory for one call: a work area of f64s, then the extra buffers (bytes). */
-  #reserve(workF64: number, ...extraBytes: number[]): number[] {
+  /** Scratch memory for one call: buffers of the given sizes in bytes. */
+  #reserve(...bytes: number[]): number[] {
     const arena = new Arena(this.#core, this.#scratch);
-    return [arena.alloc(workF64 * 8), ...extraBytes.map((b) => arena.alloc(b))];
-  }
-
-  #workSample(m: number): number {
-    const mPad = (m + 1) & ~1;
-    return 2 * this.#rmax * mPad + 2 * this.#nmax;
+    return bytes.map((b) => arena.alloc(b));
   }
 
   #putIndices(at: number, idx: Int32Array): void {
@@ -218,7 +222,7 @@ export class TensorTrain {
   }
 
   /**
-   * Draw m multi-indices (core by core, one uniform of `rng` per core and sample).
+   * Draw m multi-indices (core by core; four lane generators spawned from `rng`).
    * @param rng the generator; its state advances exactly as in `sampleReference`
    * @param m number of samples
    * @returns m d indices, sample-major
@@ -234,14 +238,13 @@ export class TensorTrain {
   sample(rng: Rng, m: number): Int32Array {
     if (!Number.isInteger(m) || m < 1) throw new RangeError(`sample count must be >= 1, got ${m}`);
     this.#refresh();
-    const d = this.layout.d;
-    const [work, out] = this.#reserve(this.#workSample(m), m * d * 4);
-    const mem = this.#core.memory.buffer;
-    new Uint32Array(mem, this.#rng, 4).set(rng.state);
-    this.#core.sample(this.#model, m, out, work, this.#rmax, this.#nmax);
-    const buffer = this.#core.memory.buffer;
-    rng.state.set(new Uint32Array(buffer, this.#rng, 4));
-    return new Int32Array(buffer, out, m * d).slice();
+    const d = this.layout.d, core = this.#core;
+    const [work, out, seed] = this.#reserve(core.sampleWork(m, this.#rmax, this.#nmax), m * d * 4, 64);
+    const lanes = Array.from({ length: 4 }, () => rng.spawn());
+    const words = new Uint32Array(core.memory.buffer, seed, 16);
+    for (let j = 0; j < 4; j++) for (let l = 0; l < 4; l++) words[4 * j + l] = lanes[l].state[j];
+    core.sample(this.#model, m, out, work, this.#rmax, this.#nmax, seed);
+    return new Int32Array(core.memory.buffer, out, m * d).slice();
   }
 
   /**
@@ -260,21 +263,22 @@ export class TensorTrain {
   logProb(idx: Int32Array): Float64Array {
     this.#refresh();
     const m = idx.length / this.layout.d;
-    const [work, at, out] = this.#reserve(this.#workSample(m), idx.length * 4, m * 8);
+    const work = this.#core.sampleWork(m, this.#rmax, this.#nmax);
+    const [at, out, scratch] = this.#reserve(idx.length * 4, m * 8, work);
     this.#putIndices(at, idx);
-    this.#core.logProb(this.#model, at, m, out, work, this.#rmax, this.#nmax);
+    this.#core.logProb(this.#model, at, m, out, scratch, this.#rmax, this.#nmax);
     return new Float64Array(this.#core.memory.buffer, out, m).slice();
   }
 
-  #gradientInPlace(idx: Int32Array): number {
+  #gradientInPlace(idx: Int32Array): void {
     this.#refresh();
-    const { d } = this.layout;
-    const m = idx.length / d, mPad = (m + 1) & ~1;
-    const workF64 = (d + 1) * this.#rmax * mPad + d * mPad + 2 * this.#nmax + m * this.#rmax +
-      this.#nmax * this.#rmax + 2 * this.#rmax;
-    const [work, at] = this.#reserve(workF64, idx.length * 4);
+    const { d } = this.layout, core = this.#core, m = idx.length / d;
+    const [at, work] = this.#reserve(
+      idx.length * 4,
+      core.gradientWork(m, d, this.#rmax, this.#nmax),
+    );
     this.#putIndices(at, idx);
-    return this.#core.gradient(this.#model, at, m, work, this.#rmax, this.#nmax);
+    core.gradient(this.#model, at, m, work, this.#rmax, this.#nmax);
   }
 
   /**
@@ -292,9 +296,12 @@ export class TensorTrain {
    * ```
    */
   gradient(idx: Int32Array): { loss: number; grad: Float64Array } {
-    const loss = this.#gradientInPlace(idx);
-    const grad = new Float64Array(this.#core.memory.buffer, this.#grad, this.layout.size).slice();
-    return { loss, grad };
+    this.#gradientInPlace(idx);
+    const grad = Float64Array.from(
+      new Float32Array(this.#core.memory.buffer, this.#grad, this.layout.size),
+    );
+    const lp = this.logProb(idx);
+    return { loss: -lp.reduce((a, b) => a + b, 0) / lp.length, grad };
   }
 
   /**
@@ -302,7 +309,6 @@ export class TensorTrain {
    * @param idx m d indices, sample-major
    * @param lr learning rate
    * @param opts Adam's beta1, beta2 and eps
-   * @returns the loss before the step
    * @example
    * ```ts
    * import { TensorTrain } from "./tt.ts";
@@ -314,14 +320,13 @@ export class TensorTrain {
    * if (!(tt.logProb(target)[0] > before)) throw new Error();
    * ```
    */
-  adamStep(idx: Int32Array, lr: number, opts: AdamOptions = {}): number {
+  adamStep(idx: Int32Array, lr: number, opts: AdamOptions = {}): void {
     const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8 } = opts;
-    const loss = this.#gradientInPlace(idx);
+    this.#gradientInPlace(idx);
     this.#adamSteps += 1;
     const t = this.#adamSteps;
     this.#core.adam(this.#model, beta1, beta2, eps, lr / (1 - beta1 ** t), 1 / (1 - beta2 ** t));
     this.#fresh = false;
-    return loss;
   }
 
   /**
@@ -345,8 +350,7 @@ export class TensorTrain {
     if (dq !== this.layout.d) {
       throw new RangeError(`the space has ${dq} digits, the train ${this.layout.d} cores`);
     }
-    const [, digitN, offsets, at, out] = this.#reserve(
-      0,
+    const [digitN, offsets, at, out] = this.#reserve(
       dq * 4,
       (d + 1) * 4,
       digits.length * 4,

@@ -1,7 +1,10 @@
 /**
  * The plain-TypeScript reference of the tensor-train operations of PROTES
- * (`../shared/docs/algorithms.md` §2). The WASM core (`core-as/assembly/tt.ts`) computes the
- * same things with SIMD; tests compare the two. Written for clarity, not speed.
+ * (`../shared/docs/algorithms.md` §2). The WASM core (`core-as/assembly/index.ts`) computes the
+ * same things in float32 with SIMD; tests compare the two. Written for clarity, not speed.
+ * Interfaces, sampling and log-probabilities take a `precision`: "f64", or "f32", where every
+ * operation is rounded to float32 in the core's order, so that samples are bit-identical to the
+ * core's. The gradient and Adam are stated in f64 (the finite-difference check needs it).
  *
  * Layout: core k has shape (r_{k-1}, n_k, r_k), r_{-1} = r_d = 1, stored row-major in one
  * Float64Array at `layout.coreOffset[k]`: entry (a, i, b) at `coreOffset[k] + (a n_k + i) r_k + b`.
@@ -9,8 +12,10 @@
  *
  * The model: right interface vectors z_{d-1} = [1], z_{k-1} = normalize(sum_i G_k[:, i, :] z_k);
  * conditional weights g_i = |q G_k[:, i, :] z_k| with q = [1] and, after choosing i_k,
- * q <- normalize(q G_k[:, i_k, :]); p(i) = prod_k g_{i_k} / sum_j g_j. Random numbers are
- * consumed core by core, sample by sample (one uniform per pair (k, s)).
+ * q <- normalize(q G_k[:, i_k, :]); p(i) = prod_k g_{i_k} / sum_j g_j. Random numbers: four
+ * generators spawned from the caller's (`Rng.spawn`), one per lane; sample s draws from
+ * generator s mod 4; at every core, each group of four samples advances all four once
+ * (u = (word >>> 8) 2^-24, 24 bits, exact in float32).
  *
  * @example
  * ```ts
@@ -26,6 +31,12 @@
  */
 
 import type { Rng } from "./rng.ts";
+
+/** Arithmetic of the forward recursion: "f64", or "f32" (each operation rounded to float32). */
+export type Precision = "f64" | "f32";
+type Round = (x: number) => number;
+const exact: Round = (x) => x;
+const rounding = (precision: Precision): Round => precision === "f32" ? Math.fround : exact;
 
 /** Shapes and offsets of a tensor train. */
 export interface TTLayout {
@@ -81,6 +92,7 @@ interface Interfaces {
  * Right interface vectors z_0..z_{d-1} (each L2-normalized; z_{d-1} = [1]).
  * @param layout the layout
  * @param cores the parameters
+ * @param precision "f64" or "f32"
  * @returns z concatenated at `layout.zOffset`, and the norms before normalization
  * @example
  * ```ts
@@ -90,8 +102,13 @@ interface Interfaces {
  * if (Math.abs(z[0] - Math.SQRT1_2) > 1e-15 || z[2] !== 1) throw new Error();
  * ```
  */
-export function interfacesReference(layout: TTLayout, cores: Float64Array): Interfaces {
+export function interfacesReference(
+  layout: TTLayout,
+  cores: Float64Array,
+  precision: Precision = "f64",
+): Interfaces {
   const { d, n, ranks, coreOffset, zOffset } = layout;
+  const R = rounding(precision);
   const z = new Float64Array(zOffset[d]), norm = new Float64Array(d);
   z[zOffset[d - 1]] = 1;
   norm[d - 1] = 1;
@@ -102,28 +119,34 @@ export function interfacesReference(layout: TTLayout, cores: Float64Array): Inte
       let s = 0;
       for (let i = 0; i < n[k]; i++) {
         for (let b = 0; b < rr; b++) {
-          s += cores[coreOffset[k] + (a * n[k] + i) * rr + b] * z[zk + b];
+          s = R(s + R(cores[coreOffset[k] + (a * n[k] + i) * rr + b] * z[zk + b]));
         }
       }
       z[out + a] = s;
-      ss += s * s;
+      ss = R(ss + R(s * s));
     }
-    const nrm = Math.sqrt(ss);
-    for (let a = 0; a < rl; a++) z[out + a] = z[out + a] / nrm;
+    const nrm = R(Math.sqrt(ss));
+    for (let a = 0; a < rl; a++) z[out + a] = R(z[out + a] / nrm);
     norm[k - 1] = nrm;
   }
   return { z, norm };
 }
 
 /** w_k[i][a] = sum_b G_k[a, i, b] z_k[b], stored at k's offset with stride ranks[k]. */
-function contractRight(layout: TTLayout, cores: Float64Array, z: Float64Array, k: number) {
+function contractRight(
+  layout: TTLayout,
+  cores: Float64Array,
+  z: Float64Array,
+  k: number,
+  R: Round,
+) {
   const { n, ranks, coreOffset, zOffset } = layout;
   const rl = ranks[k], rr = ranks[k + 1], w = new Float64Array(n[k] * rl);
   for (let i = 0; i < n[k]; i++) {
     for (let a = 0; a < rl; a++) {
       let s = 0;
       for (let b = 0; b < rr; b++) {
-        s += cores[coreOffset[k] + (a * n[k] + i) * rr + b] * z[zOffset[k] + b];
+        s = R(s + R(cores[coreOffset[k] + (a * n[k] + i) * rr + b] * z[zOffset[k] + b]));
       }
       w[i * rl + a] = s;
     }
@@ -132,14 +155,14 @@ function contractRight(layout: TTLayout, cores: Float64Array, z: Float64Array, k
 }
 
 /** The weights g_i = |q . w[i]| of one core and their sum, in a fixed order of summation. */
-function conditionalWeights(w: Float64Array, q: Float64Array, nk: number, rl: number) {
+function conditionalWeights(w: Float64Array, q: Float64Array, nk: number, rl: number, R: Round) {
   const g = new Float64Array(nk);
   let total = 0;
   for (let i = 0; i < nk; i++) {
     let s = 0;
-    for (let a = 0; a < rl; a++) s += q[a] * w[i * rl + a];
+    for (let a = 0; a < rl; a++) s = R(s + R(q[a] * w[i * rl + a]));
     g[i] = Math.abs(s);
-    total += g[i];
+    total = R(total + g[i]);
   }
   return { g, total };
 }
@@ -151,6 +174,7 @@ function conditionalWeights(w: Float64Array, q: Float64Array, nk: number, rl: nu
  * @param g weights
  * @param total their sum in index order
  * @param u a uniform number in [0, 1)
+ * @param precision "f64" or "f32"
  * @returns the chosen index
  * @example
  * ```ts
@@ -158,15 +182,21 @@ function conditionalWeights(w: Float64Array, q: Float64Array, nk: number, rl: nu
  * if (pickIndex(Float64Array.of(1, 0, 3), 4, 0.3) !== 2) throw new Error();
  * ```
  */
-export function pickIndex(g: Float64Array, total: number, u: number): number {
-  const target = u * total;
+export function pickIndex(
+  g: Float64Array,
+  total: number,
+  u: number,
+  precision: Precision = "f64",
+): number {
+  const R = rounding(precision);
+  const target = R(u * total);
   let cum = 0, lastPositive = -1;
   for (let i = 0; i < g.length; i++) {
-    cum += g[i];
+    cum = R(cum + g[i]);
     if (g[i] > 0) lastPositive = i;
     if (target < cum) return i;
   }
-  return lastPositive >= 0 ? lastPositive : Math.floor(u * g.length);
+  return lastPositive >= 0 ? lastPositive : Math.min(g.length - 1, Math.floor(u * g.length));
 }
 
 /** q' = normalize(q G_k[:, i, :]); returns the norm before normalization. */
@@ -177,19 +207,20 @@ function advance(
   i: number,
   q: Float64Array,
   out: Float64Array,
+  R: Round,
 ): number {
   const { n, ranks, coreOffset } = layout;
   const rl = ranks[k], rr = ranks[k + 1];
   let ss = 0;
   for (let b = 0; b < rr; b++) {
     let s = 0;
-    for (let a = 0; a < rl; a++) s += q[a] * cores[coreOffset[k] + (a * n[k] + i) * rr + b];
+    for (let a = 0; a < rl; a++) s = R(s + R(q[a] * cores[coreOffset[k] + (a * n[k] + i) * rr + b]));
     out[b] = s;
-    ss += s * s;
+    ss = R(ss + R(s * s));
   }
-  const nrm = Math.sqrt(ss);
-  const inv = 1 / nrm;
-  for (let b = 0; b < rr; b++) out[b] = out[b] * inv;
+  const nrm = R(Math.sqrt(ss));
+  const inv = R(1 / nrm);
+  for (let b = 0; b < rr; b++) out[b] = R(out[b] * inv);
   return nrm;
 }
 
@@ -197,8 +228,9 @@ function advance(
  * Draw m multi-indices from the model.
  * @param layout the layout
  * @param cores the parameters
- * @param rng the generator (one uniform per core and sample, core-major)
+ * @param rng the generator (four lane generators are spawned from it)
  * @param m number of samples
+ * @param precision "f64" or "f32"
  * @returns m d indices, sample-major
  * @example
  * ```ts
@@ -214,20 +246,27 @@ export function sampleReference(
   cores: Float64Array,
   rng: Rng,
   m: number,
+  precision: Precision = "f64",
 ): Int32Array {
   const { d, n, ranks } = layout;
-  const { z } = interfacesReference(layout, cores);
+  const R = rounding(precision);
+  const { z } = interfacesReference(layout, cores, precision);
+  const lanes = Array.from({ length: 4 }, () => rng.spawn());
   const out = new Int32Array(m * d);
   let q: Float64Array[] = Array.from({ length: m }, () => Float64Array.of(1));
   for (let k = 0; k < d; k++) {
-    const w = contractRight(layout, cores, z, k);
+    const w = contractRight(layout, cores, z, k, R);
     const next: Float64Array[] = [];
-    for (let s = 0; s < m; s++) {
-      const { g, total } = conditionalWeights(w, q[s], n[k], ranks[k]);
-      const i = pickIndex(g, total, rng.uniform());
-      out[s * d + k] = i;
-      next.push(new Float64Array(ranks[k + 1]));
-      advance(layout, cores, k, i, q[s], next[s]);
+    for (let group = 0; group < m; group += 4) {
+      for (let l = 0; l < 4; l++) {
+        const u = (lanes[l].nextU32() >>> 8) / 16777216, s = group + l;
+        if (s >= m) continue;
+        const { g, total } = conditionalWeights(w, q[s], n[k], ranks[k], R);
+        const i = pickIndex(g, total, u, precision);
+        out[s * d + k] = i;
+        next.push(new Float64Array(ranks[k + 1]));
+        advance(layout, cores, k, i, q[s], next[s], R);
+      }
     }
     q = next;
   }
@@ -239,6 +278,7 @@ export function sampleReference(
  * @param layout the layout
  * @param cores the parameters
  * @param idx m d indices, sample-major
+ * @param precision "f64" or "f32" (the logarithms are taken in f64)
  * @returns m log-probabilities
  * @example
  * ```ts
@@ -252,20 +292,22 @@ export function logProbReference(
   layout: TTLayout,
   cores: Float64Array,
   idx: Int32Array,
+  precision: Precision = "f64",
 ): Float64Array {
   const { d, n, ranks } = layout;
+  const R = rounding(precision);
   const m = idx.length / d;
-  const { z } = interfacesReference(layout, cores);
-  const w = Array.from({ length: d }, (_, k) => contractRight(layout, cores, z, k));
+  const { z } = interfacesReference(layout, cores, precision);
+  const w = Array.from({ length: d }, (_, k) => contractRight(layout, cores, z, k, R));
   const lp = new Float64Array(m);
   for (let s = 0; s < m; s++) {
     let q = Float64Array.of(1), sum = 0;
     for (let k = 0; k < d; k++) {
       const i = idx[s * d + k];
-      const { g, total } = conditionalWeights(w[k], q, n[k], ranks[k]);
+      const { g, total } = conditionalWeights(w[k], q, n[k], ranks[k], R);
       sum += Math.log(g[i] / total);
       const next = new Float64Array(ranks[k + 1]);
-      advance(layout, cores, k, i, q, next);
+      advance(layout, cores, k, i, q, next, R);
       q = next;
     }
     lp[s] = sum;
@@ -298,7 +340,7 @@ export function gradientReference(
   const m = idx.length / d;
   const c = -1 / m; // dL/d(log p) of each sample
   const { z, norm } = interfacesReference(layout, cores);
-  const w = Array.from({ length: d }, (_, k) => contractRight(layout, cores, z, k));
+  const w = Array.from({ length: d }, (_, k) => contractRight(layout, cores, z, k, exact));
   const grad = new Float64Array(layout.size), gz = new Float64Array(zOffset[d]);
   const at = (k: number, a: number, i: number, b: number) =>
     coreOffset[k] + (a * n[k] + i) * ranks[k + 1] + b;
@@ -309,10 +351,10 @@ export function gradientReference(
     const vnorm = new Float64Array(d);
     for (let k = 0; k < d; k++) {
       const i = idx[s * d + k];
-      const { g, total } = conditionalWeights(w[k], qs[k], n[k], ranks[k]);
+      const { g, total } = conditionalWeights(w[k], qs[k], n[k], ranks[k], exact);
       loss += c * Math.log(g[i] / total);
       const next = new Float64Array(ranks[k + 1]);
-      vnorm[k] = advance(layout, cores, k, i, qs[k], next);
+      vnorm[k] = advance(layout, cores, k, i, qs[k], next, exact);
       qs.push(next);
     }
     // Backward along the path, carrying gq = dL/dq_out of core k.
@@ -332,7 +374,7 @@ export function gradientReference(
         }
       }
       // The term log g_i - log sum_j g_j with a_j = q G_k[:, j, :] z_k, g_j = |a_j|.
-      const { total } = conditionalWeights(w[k], q, n[k], rl);
+      const { total } = conditionalWeights(w[k], q, n[k], rl, exact);
       for (let j = 0; j < n[k]; j++) {
         let aj = 0;
         for (let a = 0; a < rl; a++) aj += q[a] * w[k][j * rl + a];
