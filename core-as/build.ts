@@ -25,7 +25,7 @@ const { error, stderr } = await asc.main([
   "--shrinkLevel",
   "0",
   "--enable",
-  "simd",
+  "simd,relaxed-simd",
   "--runtime",
   "stub",
   "--noAssert",

@@ -6,6 +6,9 @@
 //
 // Samples are processed in groups of four, one per f32x4 lane; per-sample vectors (the left
 // state q) are stored structure-of-arrays, q[a * mPad + s], so a group is one v128 load.
+// Core k is stored by right index: entry (a, i, b) at b P + a n_k + i, with rows of
+// P = r_{k-1} n_k rounded up to whole vectors (zero padding), so that contractions with z_k
+// run four entries at a time and a binary mode's two slices sit side by side.
 // Sampling and log-probabilities perform, in every lane, the reference's float32 arithmetic in
 // the reference's order, so samples are bit-identical to it. The gradient sums over samples
 // lane-wise and then across lanes, so it agrees with the reference to rounding.
@@ -16,9 +19,9 @@ class Model {
   d: i32;
   n: usize; // i32[d] mode sizes
   ranks: usize; // i32[d + 1]
-  coreOff: usize; // i32[d + 1] offsets of the cores (in f32 entries)
+  coreOff: usize; // i32[d + 1] offsets of the cores (in f32 entries; r_k P_k each)
   zOff: usize; // i32[d + 1] offsets of the interface vectors
-  wOff: usize; // i32[d + 1] offsets of w_k[i][a] = sum_b G_k[a,i,b] z_k[b]
+  wOff: usize; // i32[d + 1] offsets of w_k[a n_k + i] = sum_b G_k[a,i,b] z_k[b] (P_k each)
   cores: usize; // f32 parameters
   z: usize; // f32 interface vectors
   znorm: usize; // f32[d] norms before normalization
@@ -27,7 +30,7 @@ class Model {
   wgrad: usize; // f32 gradient with respect to w (same layout as w)
   adamM: usize; // f32 first moments
   adamV: usize; // f32 second moments
-  size: i32; // number of parameters (the arrays above hold it rounded up to 4)
+  size: i32; // number of stored parameters, padding included (a multiple of 4)
 }
 
 @inline function geti(p: usize, k: i32): i32 {
@@ -51,9 +54,26 @@ class Model {
 @inline function pad4(count: i32): i32 {
   return (count + 3) & ~3;
 }
+@inline function rowLen(rl: i32, nk: i32): i32 {
+  return (rl * nk + 3) & ~3;
+}
 @inline function hsum(v: v128): f32 {
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) +
     (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+/** The lane sums of four vectors, [sum v0, sum v1, sum v2, sum v3]. */
+@inline function sum4x4(v0: v128, v1: v128, v2: v128, v3: v128): v128 {
+  const s01 = f32x4.add(i32x4.shuffle(v0, v1, 0, 4, 1, 5), i32x4.shuffle(v0, v1, 2, 6, 3, 7));
+  const s23 = f32x4.add(i32x4.shuffle(v2, v3, 0, 4, 1, 5), i32x4.shuffle(v2, v3, 2, 6, 3, 7));
+  return f32x4.add(i32x4.shuffle(s01, s23, 0, 1, 4, 5), i32x4.shuffle(s01, s23, 2, 3, 6, 7));
+}
+/** dst[e] (+)= lane sums of acc[e], for e < count (a multiple of 4); v128 accumulators. */
+function reduceLanes(acc: usize, dst: usize, count: i32, add: bool): void {
+  for (let e = 0; e < count; e += 4) {
+    let v = sum4x4(v128.load(v4(acc, e)), v128.load(v4(acc, e + 1)), v128.load(v4(acc, e + 2)), v128.load(v4(acc, e + 3)));
+    if (add) v = f32x4.add(v, v128.load(f4(dst, e)));
+    v128.store(f4(dst, e), v);
+  }
 }
 
 const LANES = memory.data(32); // lane scratch of the rare paths
@@ -65,58 +85,72 @@ export function heapBase(): usize {
 
 // ---- interface vectors ----
 
-/** Computes z_k (normalized), their norms, and the contractions w_k of every core. */
+/** Computes the contractions w_k, z_k (normalized) and their norms, from the right. */
 export function interfaces(m: Model): void {
   const d = m.d;
   setf(m.z, geti(m.zOff, d - 1), 1.0);
   setf(m.znorm, d - 1, 1.0);
-  for (let k = d - 1; k >= 1; k--) {
-    const rl = geti(m.ranks, k), rr = geti(m.ranks, k + 1), nk = geti(m.n, k);
-    const c = geti(m.coreOff, k), zk = geti(m.zOff, k), out = geti(m.zOff, k - 1);
+  for (let k = d - 1; k >= 0; k--) {
+    const rl = geti(m.ranks, k), rr = geti(m.ranks, k + 1), nk = geti(m.n, k), len = rowLen(rl, nk);
+    const core = m.cores + (<usize>geti(m.coreOff, k) << 2), zk = m.z + (<usize>geti(m.zOff, k) << 2);
+    const wk = m.w + (<usize>geti(m.wOff, k) << 2), rowBytes = <usize>len << 2;
+    // w_k[e] = sum_b z_k[b] G_k[b][e], four entries at a time.
+    for (let e = 0; e < len; e += 4) {
+      let acc = f32x4.splat(0.0);
+      let p = core + (<usize>e << 2);
+      for (let b = 0; b < rr; b++) {
+        acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(zk + (<usize>b << 2)), v128.load(p)));
+        p += rowBytes;
+      }
+      v128.store(f4(wk, e), acc);
+    }
+    if (k == 0) break;
+    // z_{k-1} = normalize(sum_i w_k[a, i]).
+    const out = m.z + (<usize>geti(m.zOff, k - 1) << 2);
     let ss: f32 = 0.0;
     for (let a = 0; a < rl; a++) {
       let s: f32 = 0.0;
-      for (let i = 0; i < nk; i++) {
-        const row = c + (a * nk + i) * rr;
-        for (let b = 0; b < rr; b++) s += getf(m.cores, row + b) * getf(m.z, zk + b);
-      }
-      setf(m.z, out + a, s);
+      for (let i = 0; i < nk; i++) s += getf(wk, a * nk + i);
+      setf(out, a, s);
       ss += s * s;
     }
     const nrm = Mathf.sqrt(ss);
-    for (let a = 0; a < rl; a++) setf(m.z, out + a, getf(m.z, out + a) / nrm);
+    for (let a = 0; a < rl; a++) setf(out, a, getf(out, a) / nrm);
     setf(m.znorm, k - 1, nrm);
-  }
-  for (let k = 0; k < d; k++) {
-    const rl = geti(m.ranks, k), rr = geti(m.ranks, k + 1), nk = geti(m.n, k);
-    const c = geti(m.coreOff, k), zk = geti(m.zOff, k), wk = geti(m.wOff, k);
-    for (let i = 0; i < nk; i++) {
-      for (let a = 0; a < rl; a++) {
-        const row = c + (a * nk + i) * rr;
-        let s: f32 = 0.0;
-        for (let b = 0; b < rr; b++) s += getf(m.cores, row + b) * getf(m.z, zk + b);
-        setf(m.w, wk + i * rl + a, s);
-      }
-    }
   }
 }
 
 // ---- the left-to-right recursion on groups of four samples ----
 
 /**
- * a_i = q . w[i] of a group (v128 per i, stored signed at g with stride gStride bytes);
- * returns sum_i |a_i|. w points at the core's contractions w_k (nk x rl).
+ * a_i = q . w[:, i] of a group (v128 per i, stored signed at g with stride gStride bytes);
+ * returns sum_i |a_i|. w points at the core's contractions w_k (rl x nk).
  */
 @inline
 function weightsGroup(w: usize, rl: i32, nk: i32, qs: usize, qStride: usize, g: usize, gStride: usize): v128 {
   let total = f32x4.splat(0.0);
-  let wi = w, gi = g;
+  if (nk == 2) {
+    // Binary modes: both weights in one pass over q (the same sums in the same order).
+    let acc0 = total, acc1 = total, qa = qs, wa = w;
+    for (let a = 0; a < rl; a++) {
+      const qv = v128.load(qa);
+      acc0 = f32x4.add(acc0, f32x4.mul(qv, v128.load32_splat(wa)));
+      acc1 = f32x4.add(acc1, f32x4.mul(qv, v128.load32_splat(wa, 4)));
+      wa += 8;
+      qa += qStride;
+    }
+    v128.store(g, acc0);
+    v128.store(g + gStride, acc1);
+    return f32x4.add(f32x4.add(total, f32x4.abs(acc0)), f32x4.abs(acc1));
+  }
+  let gi = g;
+  const aBytes = <usize>nk << 2;
   for (let i = 0; i < nk; i++) {
     let acc = f32x4.splat(0.0);
-    let qa = qs;
+    let qa = qs, wi = w + (<usize>i << 2);
     for (let a = 0; a < rl; a++) {
       acc = f32x4.add(acc, f32x4.mul(v128.load(qa), v128.load32_splat(wi)));
-      wi += 4;
+      wi += aBytes;
       qa += qStride;
     }
     v128.store(gi, acc);
@@ -158,16 +192,18 @@ function pickGroup(g: usize, gStride: usize, nk: i32, total: v128, u: v128): v12
 }
 
 /**
- * The coefficient G[a, i_lane, b] of every lane, at byte offset `off` = ((a nk) rr + b) 4 from
- * the core. Binary modes select between the two slices; other sizes gather lane by lane
- * (p0..p3 point at G[0, i_lane, 0]).
+ * The coefficient G[a, i_lane, b] of every lane, p pointing at G[a, 0, b]. Binary modes pick
+ * each lane's entry of the pair with a byte shuffle (sel); other sizes gather lane by lane
+ * (o0..o3 = 4 i_lane).
  */
 @inline
-function coef(binary: bool, core: usize, off: usize, rrBytes: usize, odd: v128, p0: usize, p1: usize, p2: usize, p3: usize): v128 {
-  if (binary) {
-    return v128.bitselect(v128.load32_splat(core + off + rrBytes), v128.load32_splat(core + off), odd);
-  }
-  return v128.load32_lane(p3 + off, v128.load32_lane(p2 + off, v128.load32_lane(p1 + off, v128.load32_splat(p0 + off), 1), 2), 3);
+function coef(binary: bool, p: usize, sel: v128, o0: usize, o1: usize, o2: usize, o3: usize): v128 {
+  if (binary) return i8x16.relaxed_swizzle(v128.load64_splat(p), sel); // indices < 16: exact
+  return v128.load32_lane(p + o3, v128.load32_lane(p + o2, v128.load32_lane(p + o1, v128.load32_splat(p + o0), 1), 2), 3);
+}
+/** The byte shuffle that gives lane l the 32-bit entry idx_l of a pair (binary modes). */
+@inline function pairSelector(idx: v128): v128 {
+  return i32x4.add(v128.and(i32x4.eq(idx, i32x4.splat(1)), i32x4.splat(0x04040404)), i32x4.splat(0x03020100));
 }
 
 /**
@@ -179,22 +215,30 @@ function advanceBody(
   binary: bool, core: usize, rl: i32, nk: i32, rr: i32, qs: usize, qn: usize, qStride: usize, idx: v128,
   invOut: usize,
 ): void {
-  const rrBytes = <usize>rr << 2, rowStride = <usize>(nk * rr) << 2;
-  const odd = i32x4.eq(idx, i32x4.splat(1));
-  const p0 = core + <usize>(i32x4.extract_lane(idx, 0) * rr << 2);
-  const p1 = core + <usize>(i32x4.extract_lane(idx, 1) * rr << 2);
-  const p2 = core + <usize>(i32x4.extract_lane(idx, 2) * rr << 2);
-  const p3 = core + <usize>(i32x4.extract_lane(idx, 3) * rr << 2);
+  const rowBytes = <usize>rowLen(rl, nk) << 2, aBytes = <usize>nk << 2;
+  const sel = pairSelector(idx);
+  const o0 = <usize>i32x4.extract_lane(idx, 0) << 2, o1 = <usize>i32x4.extract_lane(idx, 1) << 2;
+  const o2 = <usize>i32x4.extract_lane(idx, 2) << 2, o3 = <usize>i32x4.extract_lane(idx, 3) << 2;
   let ss = f32x4.splat(0.0);
-  let out = qn;
+  let out = qn, row = core;
+  const rl4 = rl & ~3;
   for (let b = 0; b < rr; b++) {
     let acc = f32x4.splat(0.0);
-    let off = <usize>b << 2, qa = qs;
-    for (let a = 0; a < rl; a++) {
-      acc = f32x4.add(acc, f32x4.mul(v128.load(qa), coef(binary, core, off, rrBytes, odd, p0, p1, p2, p3)));
-      off += rowStride;
+    let p = row, qa = qs, a = 0;
+    for (; a < rl4; a += 4) { // unrolled: the same additions in the same order
+      acc = f32x4.add(acc, f32x4.mul(v128.load(qa), coef(binary, p, sel, o0, o1, o2, o3)));
+      acc = f32x4.add(acc, f32x4.mul(v128.load(qa + qStride), coef(binary, p + aBytes, sel, o0, o1, o2, o3)));
+      acc = f32x4.add(acc, f32x4.mul(v128.load(qa + 2 * qStride), coef(binary, p + 2 * aBytes, sel, o0, o1, o2, o3)));
+      acc = f32x4.add(acc, f32x4.mul(v128.load(qa + 3 * qStride), coef(binary, p + 3 * aBytes, sel, o0, o1, o2, o3)));
+      p += aBytes << 2;
+      qa += qStride << 2;
+    }
+    for (; a < rl; a++) {
+      acc = f32x4.add(acc, f32x4.mul(v128.load(qa), coef(binary, p, sel, o0, o1, o2, o3)));
+      p += aBytes;
       qa += qStride;
     }
+    row += rowBytes;
     v128.store(out, acc);
     ss = f32x4.add(ss, f32x4.mul(acc, acc));
     out += qStride;
@@ -215,6 +259,72 @@ function advanceGroup(
   else advanceBody(false, core, rl, nk, rr, qs, qn, qStride, idx, invOut);
 }
 
+/**
+ * advanceGroup for two adjacent groups of a binary core (qs and qs + 16): two independent
+ * chains of operations share the coefficient loads. invOut, if nonzero, takes both groups.
+ */
+function advanceTwoBinary(
+  core: usize, rl: i32, rr: i32, qs: usize, qn: usize, qStride: usize, idxA: v128, idxB: v128, invOut: usize,
+): void {
+  const rowBytes = <usize>rowLen(rl, 2) << 2;
+  const selA = pairSelector(idxA), selB = pairSelector(idxB);
+  let ssA = f32x4.splat(0.0), ssB = ssA;
+  let out = qn, row = core;
+  for (let b = 0; b < rr; b++) {
+    let accA = f32x4.splat(0.0), accB = accA;
+    let p = row, qa = qs;
+    for (let a = 0; a < rl; a++) {
+      const pair = v128.load64_splat(p);
+      accA = f32x4.add(accA, f32x4.mul(v128.load(qa), i8x16.relaxed_swizzle(pair, selA)));
+      accB = f32x4.add(accB, f32x4.mul(v128.load(qa, 16), i8x16.relaxed_swizzle(pair, selB)));
+      p += 8;
+      qa += qStride;
+    }
+    v128.store(out, accA);
+    v128.store(out, accB, 16);
+    ssA = f32x4.add(ssA, f32x4.mul(accA, accA));
+    ssB = f32x4.add(ssB, f32x4.mul(accB, accB));
+    out += qStride;
+    row += rowBytes;
+  }
+  const one = f32x4.splat(1.0);
+  const invA = f32x4.div(one, f32x4.sqrt(ssA)), invB = f32x4.div(one, f32x4.sqrt(ssB));
+  out = qn;
+  for (let b = 0; b < rr; b++) {
+    v128.store(out, f32x4.mul(v128.load(out), invA));
+    v128.store(out, f32x4.mul(v128.load(out, 16), invB), 16);
+    out += qStride;
+  }
+  if (invOut) {
+    v128.store(invOut, invA);
+    v128.store(invOut, invB, 16);
+  }
+}
+
+/** advanceGroup on every group, two at a time on binary cores; indices at iv, [s]. */
+function advanceAll(
+  core: usize, rl: i32, nk: i32, rr: i32, q: usize, qn: usize, qStride: usize, iv: usize, invOut: usize,
+  count: i32,
+): void {
+  let s = 0;
+  if (nk == 2) {
+    for (; s + 4 < count; s += 8) {
+      const so = <usize>s << 2;
+      advanceTwoBinary(core, rl, rr, q + so, qn + so, qStride, v128.load(iv + so), v128.load(iv + so, 16), invOut ? invOut + so : 0);
+    }
+  }
+  for (; s < count; s += 4) {
+    const so = <usize>s << 2;
+    advanceGroup(core, rl, nk, rr, q + so, qn + so, qStride, v128.load(iv + so), invOut ? invOut + so : 0);
+  }
+}
+
+/** Zeroes `count` v128 at p (a loop: memory.fill is a call per use). */
+@inline function zero4(p: usize, count: i32): void {
+  const z = f32x4.splat(0.0);
+  for (let j = 0; j < count; j++) v128.store(v4(p, j), z);
+}
+
 function initLeft(q: usize, mPad: i32): void {
   const one = f32x4.splat(1.0);
   for (let s = 0; s < mPad; s += 4) v128.store(f4(q, s), one);
@@ -222,7 +332,7 @@ function initLeft(q: usize, mPad: i32): void {
 
 /** Bytes of work memory for `sample` and `logProb` of `count` samples. */
 export function sampleWork(count: i32, rmax: i32, nmax: i32): i32 {
-  return (2 * rmax * pad4(count) + 4 * nmax + 4) << 2;
+  return ((2 * rmax + nmax + 3) * pad4(count)) << 2;
 }
 
 /**
@@ -230,13 +340,16 @@ export function sampleWork(count: i32, rmax: i32, nmax: i32): i32 {
  * Sample s takes its uniforms from lane s mod 4 of four xoshiro128** generators whose states
  * are at `seed` (word j of lane l at seed + 16 j + 4 l); the generators advance once per core
  * and group of four samples, core by core, group by group. u = (word >> 8) 2^-24.
+ * Each core runs in three passes over the groups (weights, picks, steps), so that the
+ * processor overlaps the groups' independent chains of dependent operations.
  */
 export function sample(m: Model, count: i32, out: usize, work: usize, rmax: i32, nmax: i32, seed: usize): void {
   const d = m.d, mPad = pad4(count), nPtr = m.n, ranks = m.ranks, coreOff = m.coreOff;
   const wOff = m.wOff, cores = m.cores, w = m.w;
   const qStride = <usize>mPad << 2;
   let q = work, qn = work + (<usize>(rmax * mPad) << 2);
-  const g = qn + (<usize>(rmax * mPad) << 2);
+  const g = qn + (<usize>(rmax * mPad) << 2); // a_i, [i][s]
+  const us = g + (<usize>(nmax * mPad) << 2), tot = us + qStride, iv = tot + qStride; // [s]
   let s0 = v128.load(seed), s1 = v128.load(seed, 16), s2 = v128.load(seed, 32), s3 = v128.load(seed, 48);
   const scale = f32x4.splat(5.9604644775390625e-8); // 2^-24
   initLeft(q, mPad);
@@ -254,18 +367,22 @@ export function sample(m: Model, count: i32, out: usize, work: usize, rmax: i32,
       s0 = v128.xor(s0, s3);
       s2 = v128.xor(s2, t);
       s3 = v128.or(i32x4.shl(s3, 11), i32x4.shr_u(s3, 21));
-      const u = f32x4.mul(f32x4.convert_i32x4_s(i32x4.shr_u(word, 8)), scale);
-      const qs = q + (<usize>s << 2);
-      const total = weightsGroup(wk, rl, nk, qs, qStride, g, 16);
-      const idx = pickGroup(g, 16, nk, total, u);
+      const so = <usize>s << 2;
+      v128.store(us + so, f32x4.mul(f32x4.convert_i32x4_s(i32x4.shr_u(word, 8)), scale));
+      v128.store(tot + so, weightsGroup(wk, rl, nk, q + so, qStride, g + so, qStride));
+    }
+    for (let s = 0; s < count; s += 4) {
+      const so = <usize>s << 2;
+      const idx = pickGroup(g + so, qStride, nk, v128.load(tot + so), v128.load(us + so));
+      v128.store(iv + so, idx);
       let o = out + (<usize>(s * d + k) << 2);
       const od = <usize>d << 2;
       store<i32>(o, i32x4.extract_lane(idx, 0));
       if (s + 1 < count) store<i32>(o += od, i32x4.extract_lane(idx, 1));
       if (s + 2 < count) store<i32>(o += od, i32x4.extract_lane(idx, 2));
       if (s + 3 < count) store<i32>(o += od, i32x4.extract_lane(idx, 3));
-      advanceGroup(core, rl, nk, rr, qs, qn + (<usize>s << 2), qStride, idx, 0);
     }
+    advanceAll(core, rl, nk, rr, q, qn, qStride, iv, 0, count);
     const tmp = q;
     q = qn;
     qn = tmp;
@@ -316,36 +433,36 @@ export function logProb(m: Model, idx: usize, count: i32, out: usize, work: usiz
 
 /** Bytes of work memory for `gradient` of `count` samples. */
 export function gradientWork(count: i32, d: i32, rmax: i32, nmax: i32): i32 {
-  const mPad = pad4(count);
-  return ((d + 1) * rmax * mPad + d * mPad * (nmax + 3) + rmax * mPad + 4 * rmax * (1 + nmax * rmax + nmax) +
-    rmax * (2 + nmax)) << 2;
+  const mPad = pad4(count), len = rowLen(rmax, nmax);
+  return ((d + 1) * rmax * mPad + d * mPad * (nmax + 3) + rmax * mPad + 4 * rmax * (1 + len) + 5 * len +
+    2 * rmax) << 2;
 }
 
 /**
- * Accumulates the path term of one group into the core's gradient and returns nothing;
- * gq[a] <- sum_b G[a, i_lane, b] gv[b]. Binary modes accumulate lane-wise into accG
- * ((a nk + i) rr + b, v128 each); other sizes add each active lane into grad directly.
+ * The path term of one group: dG[a, i_lane, b] += q[a] gv[b] and gq[a] = sum_b G[a, i_lane, b]
+ * gv[b]. Binary modes accumulate lane-wise into accG (v128 per stored entry); other sizes add
+ * each active lane into grad directly.
  */
 @inline
 function pathBody(
   binary: bool, core: usize, gcore: usize, rl: i32, nk: i32, rr: i32, q: usize, gq: usize, qStride: usize,
   gv: usize, idx: v128, active: i32, accG: usize,
 ): void {
-  const rrBytes = <usize>rr << 2, rowStride = <usize>(nk * rr) << 2;
-  const odd = i32x4.eq(idx, i32x4.splat(1));
-  const o0 = <usize>(i32x4.extract_lane(idx, 0) * rr << 2), o1 = <usize>(i32x4.extract_lane(idx, 1) * rr << 2);
-  const o2 = <usize>(i32x4.extract_lane(idx, 2) * rr << 2), o3 = <usize>(i32x4.extract_lane(idx, 3) * rr << 2);
-  let qa = q, ga = gq, row = <usize>0;
+  const rowBytes = <usize>rowLen(rl, nk) << 2, aBytes = <usize>nk << 2;
+  const odd = i32x4.eq(idx, i32x4.splat(1)), sel = pairSelector(idx);
+  const o0 = <usize>i32x4.extract_lane(idx, 0) << 2, o1 = <usize>i32x4.extract_lane(idx, 1) << 2;
+  const o2 = <usize>i32x4.extract_lane(idx, 2) << 2, o3 = <usize>i32x4.extract_lane(idx, 3) << 2;
+  let qa = q, ga = gq, col = <usize>0;
   for (let a = 0; a < rl; a++) {
     const qv = v128.load(qa);
     let t = f32x4.splat(0.0);
-    let off = row;
+    let off = col;
     for (let b = 0; b < rr; b++) {
       const gb = v128.load(v4(gv, b));
-      t = f32x4.add(t, f32x4.mul(coef(binary, core, off, rrBytes, odd, core + o0, core + o1, core + o2, core + o3), gb));
+      t = f32x4.add(t, f32x4.mul(coef(binary, core + off, sel, o0, o1, o2, o3), gb));
       const prod = f32x4.mul(qv, gb);
       if (binary) {
-        const a0 = accG + (off << 2), a1 = a0 + (rrBytes << 2);
+        const a0 = accG + (off << 2), a1 = a0 + 16;
         v128.store(a1, f32x4.add(v128.load(a1), v128.and(prod, odd)));
         v128.store(a0, f32x4.add(v128.load(a0), v128.andnot(prod, odd)));
       } else {
@@ -355,12 +472,12 @@ function pathBody(
         if (active > 2) store<f32>(gp + o2, load<f32>(gp + o2) + f32x4.extract_lane(prod, 2));
         if (active > 3) store<f32>(gp + o3, load<f32>(gp + o3) + f32x4.extract_lane(prod, 3));
       }
-      off += 4;
+      off += rowBytes;
     }
     v128.store(ga, t);
     qa += qStride;
     ga += qStride;
-    row += rowStride;
+    col += aBytes;
   }
 }
 
@@ -369,16 +486,16 @@ function pathBody(
  * path, the conditional weights and the interface vectors. `interfaces` must have run.
  * 1. Forward on groups, keeping every core's input q, 1 / |q G| and the weights a_j.
  * 2. Backward along the paths, core by core from the right: the path term into the cores, and
- *    the weight term summed over samples into wgrad (dL/dw_k[j][a]).
- * 3. From the left, core by core: w_k = G_k z_k and z_{k-1} = normalize(sum_j G_k z_k) give
- *    dG_k[a,j,b] += T[a][j] z_k[b] with T[a][j] = dL/dw_k[j][a] + dL/du_{k-1}[a], and
- *    dL/dz_k = sum_{a,j} T[a][j] G_k[a,j,:].
+ *    the weight term summed over samples into wgrad (dL/dw_k[a, j]).
+ * 3. From the left, core by core: w_k = G_k z_k and z_{k-1} = normalize(sum_j w_k[:, j]) give
+ *    dG_k[a,j,b] += T[a,j] z_k[b] with T[a,j] = dL/dw_k[a,j] + dL/du_{k-1}[a], and
+ *    dL/dz_k = sum_{a,j} T[a,j] G_k[a,j,:].
  */
 export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i32, nmax: i32): void {
   const d = m.d, mPad = pad4(count);
   const nPtr = m.n, ranks = m.ranks, coreOff = m.coreOff, zOff = m.zOff, wOff = m.wOff;
   const cores = m.cores, w = m.w, z = m.z, grad = m.grad, wgrad = m.wgrad;
-  const qStride = <usize>mPad << 2, qBlock = <usize>(rmax * mPad) << 2;
+  const qStride = <usize>mPad << 2, qBlock = <usize>(rmax * mPad) << 2, lenMax = rowLen(rmax, nmax);
   const qs = work; // q input of core k at qs + k qBlock
   const inv = qs + <usize>(d + 1) * qBlock; // [k][s]
   const av = inv + (<usize>(d * mPad) << 2); // a_j, [k][j][s]
@@ -386,25 +503,24 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
   const iv = tot + (<usize>(d * mPad) << 2); // indices, [k][s]
   const gq = iv + (<usize>(d * mPad) << 2); // dL/dq_out, [b][s]
   const gv = gq + qBlock; // v128[rmax]
-  const accG = gv + (<usize>rmax << 4); // v128[rmax nmax rmax]
-  const accW = accG + (<usize>(rmax * nmax * rmax) << 4); // v128[nmax rmax]
-  const dz = accW + (<usize>(nmax * rmax) << 4), du = dz + (<usize>rmax << 2); // f32[rmax]
-  const tt = du + (<usize>rmax << 2); // f32[rmax nmax]
+  const accG = gv + (<usize>rmax << 4); // v128[rmax lenMax]
+  const accW = accG + (<usize>(rmax * lenMax) << 4); // v128[lenMax]
+  const tt = accW + (<usize>lenMax << 4); // f32[lenMax]
+  const dz = tt + (<usize>lenMax << 2), du = dz + (<usize>rmax << 2); // f32[rmax]
   const avStride = <usize>(nmax * mPad) << 2;
   // 1. Forward.
   initLeft(qs, mPad);
   for (let k = 0; k < d; k++) {
     const nk = geti(nPtr, k), rl = geti(ranks, k), rr = geti(ranks, k + 1);
     const wk = w + (<usize>geti(wOff, k) << 2), core = cores + (<usize>geti(coreOff, k) << 2);
-    const q = qs + <usize>k * qBlock, row = <usize>(k * mPad + 0) << 2;
+    const q = qs + <usize>k * qBlock, row = <usize>(k * mPad) << 2;
     for (let s = 0; s < count; s += 4) {
       const so = <usize>s << 2;
       const total = weightsGroup(wk, rl, nk, q + so, qStride, av + <usize>k * avStride + so, qStride);
       v128.store(tot + row + so, total);
-      const ix = groupIndices(idx, d, s, k, count);
-      v128.store(iv + row + so, ix);
-      advanceGroup(core, rl, nk, rr, q + so, q + qBlock + so, qStride, ix, inv + row + so);
+      v128.store(iv + row + so, groupIndices(idx, d, s, k, count));
     }
+    advanceAll(core, rl, nk, rr, q, q + qBlock, qStride, iv + row, inv + row, count);
   }
   // 2. Backward along the paths.
   memory.fill(grad, 0, <usize>m.size << 2);
@@ -412,12 +528,12 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
   const c = f32x4.splat(-1.0 / <f32>count), zero = f32x4.splat(0.0), one = f32x4.splat(1.0);
   const lanes = i32x4(0, 1, 2, 3);
   for (let k = d - 1; k >= 0; k--) {
-    const rl = geti(ranks, k), rr = geti(ranks, k + 1), nk = geti(nPtr, k);
+    const rl = geti(ranks, k), rr = geti(ranks, k + 1), nk = geti(nPtr, k), len = rowLen(rl, nk);
     const core = cores + (<usize>geti(coreOff, k) << 2), gcore = grad + (<usize>geti(coreOff, k) << 2);
-    const wk = w + (<usize>geti(wOff, k) << 2);
+    const wk = w + (<usize>geti(wOff, k) << 2), aBytes = <usize>nk << 2;
     const binary = nk == 2;
-    if (binary) memory.fill(accG, 0, <usize>(rl * nk * rr) << 4);
-    memory.fill(accW, 0, <usize>(nk * rl) << 4);
+    if (binary) zero4(accG, rr * len);
+    zero4(accW, len);
     const q = qs + <usize>k * qBlock, qOut = q + qBlock, row = <usize>(k * mPad) << 2;
     for (let s = 0; s < count; s += 4) {
       const so = <usize>s << 2;
@@ -437,36 +553,32 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
       const ix = v128.load(iv + row + so), active = count - s;
       if (binary) pathBody(true, core, gcore, rl, nk, rr, q + so, gq + so, qStride, gv, ix, active, accG);
       else pathBody(false, core, gcore, rl, nk, rr, q + so, gq + so, qStride, gv, ix, active, accG);
-      // log |a_i| - log sum_j |a_j|, a_j = q . w[j].
+      // log |a_i| - log sum_j |a_j|, a_j = q . w[:, j].
       const rt = f32x4.div(one, v128.load(tot + row + so));
-      let ap = av + <usize>k * avStride + so, wp = wk, acc = accW;
+      let ap = av + <usize>k * avStride + so;
       for (let j = 0; j < nk; j++) {
         const aj = v128.load(ap);
         const sg = f32x4.sub(v128.and(one, f32x4.gt(aj, zero)), v128.and(one, f32x4.lt(aj, zero)));
         const own = v128.and(f32x4.div(one, aj), i32x4.eq(ix, i32x4.splat(j)));
         const ca = f32x4.mul(cv, f32x4.sub(own, f32x4.mul(sg, rt)));
-        let qa = q + so, ga = gq + so;
+        let qa = q + so, ga = gq + so, wp = wk + (<usize>j << 2), acc = accW + (<usize>j << 4);
         for (let a = 0; a < rl; a++) {
           v128.store(ga, f32x4.add(v128.load(ga), f32x4.mul(ca, v128.load32_splat(wp))));
           v128.store(acc, f32x4.add(v128.load(acc), f32x4.mul(ca, v128.load(qa))));
-          wp += 4;
-          acc += 16;
+          wp += aBytes;
+          acc += aBytes << 2;
           qa += qStride;
           ga += qStride;
         }
         ap += qStride;
       }
     }
-    if (binary) {
-      const e = rl * nk * rr;
-      for (let j = 0; j < e; j++) addf(gcore, j, hsum(v128.load(v4(accG, j))));
-    }
-    const wg = wgrad + (<usize>geti(wOff, k) << 2), e = nk * rl;
-    for (let j = 0; j < e; j++) setf(wg, j, hsum(v128.load(v4(accW, j))));
+    if (binary) reduceLanes(accG, gcore, rr * len, true);
+    reduceLanes(accW, wgrad + (<usize>geti(wOff, k) << 2), len, false);
   }
   // 3. Through the contractions w_k and the interface vectors, from the left.
   for (let k = 0; k < d; k++) {
-    const rl = geti(ranks, k), rr = geti(ranks, k + 1), nk = geti(nPtr, k);
+    const rl = geti(ranks, k), rr = geti(ranks, k + 1), nk = geti(nPtr, k), len = rowLen(rl, nk);
     const core = cores + (<usize>geti(coreOff, k) << 2), gcore = grad + (<usize>geti(coreOff, k) << 2);
     const zk = z + (<usize>geti(zOff, k) << 2), wg = wgrad + (<usize>geti(wOff, k) << 2);
     if (k > 0) {
@@ -476,20 +588,25 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
       for (let a = 0; a < rl; a++) proj += getf(zp, a) * getf(dz, a);
       for (let a = 0; a < rl; a++) setf(du, a, (getf(dz, a) - getf(zp, a) * proj) / nrm);
     } else {
-      for (let a = 0; a < rl; a++) setf(du, a, 0.0);
+      setf(du, 0, 0.0);
     }
+    for (let e = 0; e < len; e++) setf(tt, e, 0.0);
     for (let a = 0; a < rl; a++) {
-      for (let j = 0; j < nk; j++) setf(tt, a * nk + j, getf(wg, j * rl + a) + getf(du, a));
+      for (let j = 0; j < nk; j++) setf(tt, a * nk + j, getf(wg, a * nk + j) + getf(du, a));
     }
-    for (let b = 0; b < rr; b++) setf(dz, b, 0.0);
-    let row = 0;
-    for (let e = 0; e < rl * nk; e++) {
-      const t = getf(tt, e);
-      for (let b = 0; b < rr; b++) {
-        addf(gcore, row + b, t * getf(zk, b));
-        addf(dz, b, t * getf(core, row + b));
+    const rowBytes = <usize>len << 2;
+    let gp = gcore, cp = core;
+    for (let b = 0; b < rr; b++) {
+      const zb = v128.load32_splat(zk + (<usize>b << 2));
+      let dzb = zero;
+      for (let e = 0; e < len; e += 4) {
+        const t = v128.load(f4(tt, e)), o = <usize>e << 2;
+        v128.store(gp + o, f32x4.add(v128.load(gp + o), f32x4.mul(t, zb)));
+        dzb = f32x4.add(dzb, f32x4.mul(t, v128.load(cp + o)));
       }
-      row += rr;
+      setf(dz, b, hsum(dzb));
+      gp += rowBytes;
+      cp += rowBytes;
     }
   }
 }

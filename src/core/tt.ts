@@ -119,6 +119,8 @@ export class TensorTrain {
   readonly #scratch: number;
   readonly #rmax: number;
   readonly #nmax: number;
+  readonly #stored: Int32Array; // where parameter j of `layout` is stored in the core
+  readonly #storedSize: number; // stored entries, row padding included
   #adamSteps = 0;
   #fresh = false; // interface vectors up to date with the cores
 
@@ -147,16 +149,32 @@ export class TensorTrain {
       new Int32Array(core.memory.buffer, at, values.length).set(values);
       return at;
     };
-    const wOffset = new Int32Array(d + 1);
-    for (let k = 0; k < d; k++) wOffset[k + 1] = wOffset[k] + layout.n[k] * layout.ranks[k];
-    const nAt = ints(layout.n), ranksAt = ints(layout.ranks), coreOffAt = ints(layout.coreOffset);
+    // The core's storage (see core-as/assembly/index.ts): entry (a, i, b) of core k at
+    // b P_k + a n_k + i, rows of P_k = r_{k-1} n_k rounded up to a multiple of 4.
+    const { n: modes, ranks } = layout;
+    const coreOffset = new Int32Array(d + 1), wOffset = new Int32Array(d + 1);
+    const stored = this.#stored = new Int32Array(size);
+    for (let k = 0; k < d; k++) {
+      const rl = ranks[k], nk = modes[k], rr = ranks[k + 1], len = (rl * nk + 3) & ~3;
+      for (let a = 0; a < rl; a++) {
+        for (let i = 0; i < nk; i++) {
+          for (let b = 0; b < rr; b++) {
+            stored[layout.coreOffset[k] + (a * nk + i) * rr + b] = coreOffset[k] + b * len + a * nk + i;
+          }
+        }
+      }
+      coreOffset[k + 1] = coreOffset[k] + rr * len;
+      wOffset[k + 1] = wOffset[k] + len;
+    }
+    const storedSize = this.#storedSize = coreOffset[d];
+    const nAt = ints(modes), ranksAt = ints(ranks), coreOffAt = ints(coreOffset);
     const zOffAt = ints(zOffset), wOffAt = ints(wOffset);
-    // Parameter-sized arrays are padded to whole vectors (zeros that Adam leaves at zero).
-    const f32s = (count: number) => arena.alloc(((count + 3) & ~3) * 4);
-    this.#cores = f32s(size);
+    // Padding entries are zeros that the gradient and Adam leave at zero.
+    const f32s = (count: number) => arena.alloc(count * 4);
+    this.#cores = f32s(storedSize);
     const z = f32s(zOffset[d]), znorm = f32s(d), w = f32s(wOffset[d]);
-    this.#grad = f32s(size);
-    const wgrad = f32s(wOffset[d]), adamM = f32s(size), adamV = f32s(size);
+    this.#grad = f32s(storedSize);
+    const wgrad = f32s(wOffset[d]), adamM = f32s(storedSize), adamV = f32s(storedSize);
     this.#scratch = arena.top;
     new Uint32Array(core.memory.buffer, this.#model, 15).set([
       d,
@@ -173,7 +191,7 @@ export class TensorTrain {
       wgrad,
       adamM,
       adamV,
-      size,
+      storedSize,
     ]);
     this.#rmax = Math.max(...layout.ranks);
     this.#nmax = Math.max(...layout.n);
@@ -184,7 +202,12 @@ export class TensorTrain {
 
   /** A copy of the parameters (layout of `tt_reference.ts`). */
   get cores(): Float64Array {
-    return Float64Array.from(new Float32Array(this.#core.memory.buffer, this.#cores, this.layout.size));
+    return this.#read(this.#cores);
+  }
+
+  #read(at: number): Float64Array {
+    const f = new Float32Array(this.#core.memory.buffer, at, this.#storedSize);
+    return Float64Array.from(this.#stored, (j) => f[j]);
   }
 
   /** Replace the parameters (rounded to float32). */
@@ -192,7 +215,8 @@ export class TensorTrain {
     if (values.length !== this.layout.size) {
       throw new RangeError(`expected ${this.layout.size} parameters, got ${values.length}`);
     }
-    new Float32Array(this.#core.memory.buffer, this.#cores, this.layout.size).set(values);
+    const f = new Float32Array(this.#core.memory.buffer, this.#cores, this.#storedSize);
+    this.#stored.forEach((j, k) => f[j] = values[k]);
     this.#fresh = false;
   }
 
@@ -297,9 +321,7 @@ export class TensorTrain {
    */
   gradient(idx: Int32Array): { loss: number; grad: Float64Array } {
     this.#gradientInPlace(idx);
-    const grad = Float64Array.from(
-      new Float32Array(this.#core.memory.buffer, this.#grad, this.layout.size),
-    );
+    const grad = this.#read(this.#grad);
     const lp = this.logProb(idx);
     return { loss: -lp.reduce((a, b) => a + b, 0) / lp.length, grad };
   }

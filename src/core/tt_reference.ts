@@ -107,21 +107,17 @@ export function interfacesReference(
   cores: Float64Array,
   precision: Precision = "f64",
 ): Interfaces {
-  const { d, n, ranks, coreOffset, zOffset } = layout;
+  const { d, n, ranks, zOffset } = layout;
   const R = rounding(precision);
   const z = new Float64Array(zOffset[d]), norm = new Float64Array(d);
   z[zOffset[d - 1]] = 1;
   norm[d - 1] = 1;
   for (let k = d - 1; k >= 1; k--) {
-    const rl = ranks[k], rr = ranks[k + 1], zk = zOffset[k], out = zOffset[k - 1];
+    const rl = ranks[k], out = zOffset[k - 1], w = contractRight(layout, cores, z, k, R);
     let ss = 0;
     for (let a = 0; a < rl; a++) {
-      let s = 0;
-      for (let i = 0; i < n[k]; i++) {
-        for (let b = 0; b < rr; b++) {
-          s = R(s + R(cores[coreOffset[k] + (a * n[k] + i) * rr + b] * z[zk + b]));
-        }
-      }
+      let s = 0; // sum_i G_k[a, i, :] z_k, through w_k
+      for (let i = 0; i < n[k]; i++) s = R(s + w[i * rl + a]);
       z[out + a] = s;
       ss = R(ss + R(s * s));
     }
