@@ -434,8 +434,7 @@ export function logProb(m: Model, idx: usize, count: i32, out: usize, work: usiz
 /** Bytes of work memory for `gradient` of `count` samples. */
 export function gradientWork(count: i32, d: i32, rmax: i32, nmax: i32): i32 {
   const mPad = pad4(count), len = rowLen(rmax, nmax);
-  return ((d + 1) * rmax * mPad + d * mPad * (nmax + 3) + rmax * mPad + 4 * rmax * (1 + len) + 5 * len +
-    2 * rmax) << 2;
+  return ((d + 3) * rmax * mPad + d * mPad * (nmax + 3) + 4 * rmax * len + 5 * len + 2 * rmax) << 2;
 }
 
 /**
@@ -456,9 +455,10 @@ function pathBody(
   for (let a = 0; a < rl; a++) {
     const qv = v128.load(qa);
     let t = f32x4.splat(0.0);
-    let off = col;
+    let off = col, gp = gv;
     for (let b = 0; b < rr; b++) {
-      const gb = v128.load(v4(gv, b));
+      const gb = v128.load(gp);
+      gp += qStride;
       t = f32x4.add(t, f32x4.mul(coef(binary, core + off, sel, o0, o1, o2, o3), gb));
       const prod = f32x4.mul(qv, gb);
       if (binary) {
@@ -478,6 +478,38 @@ function pathBody(
     qa += qStride;
     ga += qStride;
     col += aBytes;
+  }
+}
+
+/** pathBody for two adjacent groups of a binary core (two chains, shared coefficient loads). */
+function pathTwoBinary(
+  core: usize, rl: i32, rr: i32, q: usize, gq: usize, qStride: usize, gv: usize, idxA: v128, idxB: v128,
+  accG: usize,
+): void {
+  const rowBytes = <usize>rowLen(rl, 2) << 2;
+  const oddA = i32x4.eq(idxA, i32x4.splat(1)), oddB = i32x4.eq(idxB, i32x4.splat(1));
+  const selA = pairSelector(idxA), selB = pairSelector(idxB);
+  let qa = q, ga = gq, col = <usize>0;
+  for (let a = 0; a < rl; a++) {
+    const qA = v128.load(qa), qB = v128.load(qa, 16);
+    let tA = f32x4.splat(0.0), tB = tA;
+    let off = col, gp = gv;
+    for (let b = 0; b < rr; b++) {
+      const gA = v128.load(gp), gB = v128.load(gp, 16), pair = v128.load64_splat(core + off);
+      tA = f32x4.add(tA, f32x4.mul(i8x16.relaxed_swizzle(pair, selA), gA));
+      tB = f32x4.add(tB, f32x4.mul(i8x16.relaxed_swizzle(pair, selB), gB));
+      const pA = f32x4.mul(qA, gA), pB = f32x4.mul(qB, gB);
+      const a0 = accG + (off << 2), a1 = a0 + 16;
+      v128.store(a1, f32x4.add(v128.load(a1), f32x4.add(v128.and(pA, oddA), v128.and(pB, oddB))));
+      v128.store(a0, f32x4.add(v128.load(a0), f32x4.add(v128.andnot(pA, oddA), v128.andnot(pB, oddB))));
+      off += rowBytes;
+      gp += qStride;
+    }
+    v128.store(ga, tA);
+    v128.store(ga, tB, 16);
+    qa += qStride;
+    ga += qStride;
+    col += 8;
   }
 }
 
@@ -502,8 +534,8 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
   const tot = av + (<usize>(d * nmax * mPad) << 2); // [k][s]
   const iv = tot + (<usize>(d * mPad) << 2); // indices, [k][s]
   const gq = iv + (<usize>(d * mPad) << 2); // dL/dq_out, [b][s]
-  const gv = gq + qBlock; // v128[rmax]
-  const accG = gv + (<usize>rmax << 4); // v128[rmax lenMax]
+  const gv = gq + qBlock; // dL/dv, [b][s]
+  const accG = gv + qBlock; // v128[rmax lenMax]
   const accW = accG + (<usize>(rmax * lenMax) << 4); // v128[lenMax]
   const tt = accW + (<usize>lenMax << 4); // f32[lenMax]
   const dz = tt + (<usize>lenMax << 2), du = dz + (<usize>rmax << 2); // f32[rmax]
@@ -535,9 +567,9 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
     if (binary) zero4(accG, rr * len);
     zero4(accW, len);
     const q = qs + <usize>k * qBlock, qOut = q + qBlock, row = <usize>(k * mPad) << 2;
+    // Three passes over the groups (so that the processor overlaps their chains).
     for (let s = 0; s < count; s += 4) {
       const so = <usize>s << 2;
-      const cv = v128.and(c, i32x4.lt_s(i32x4.add(lanes, i32x4.splat(s)), i32x4.splat(count)));
       // q_out = v / |v|: dL/dv = (gq - q_out (q_out . gq)) / |v|.
       let proj = zero;
       for (let b = 0; b < rr; b++) {
@@ -547,13 +579,26 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
       const vi = v128.load(inv + row + so);
       for (let b = 0; b < rr; b++) {
         const o = <usize>b * qStride + so;
-        v128.store(v4(gv, b), f32x4.mul(f32x4.sub(v128.load(gq + o), f32x4.mul(v128.load(qOut + o), proj)), vi));
+        v128.store(gv + o, f32x4.mul(f32x4.sub(v128.load(gq + o), f32x4.mul(v128.load(qOut + o), proj)), vi));
       }
-      // v = q G[:, i, :].
-      const ix = v128.load(iv + row + so), active = count - s;
-      if (binary) pathBody(true, core, gcore, rl, nk, rr, q + so, gq + so, qStride, gv, ix, active, accG);
-      else pathBody(false, core, gcore, rl, nk, rr, q + so, gq + so, qStride, gv, ix, active, accG);
-      // log |a_i| - log sum_j |a_j|, a_j = q . w[:, j].
+    }
+    // v = q G[:, i, :]: the path term, and gq <- G[:, i, :] gv.
+    let s = 0;
+    if (binary) {
+      for (; s + 4 < count; s += 8) {
+        const so = <usize>s << 2;
+        pathTwoBinary(core, rl, rr, q + so, gq + so, qStride, gv + so, v128.load(iv + row + so), v128.load(iv + row + so, 16), accG);
+      }
+    }
+    for (; s < count; s += 4) {
+      const so = <usize>s << 2, ix = v128.load(iv + row + so), active = count - s;
+      if (binary) pathBody(true, core, gcore, rl, nk, rr, q + so, gq + so, qStride, gv + so, ix, active, accG);
+      else pathBody(false, core, gcore, rl, nk, rr, q + so, gq + so, qStride, gv + so, ix, active, accG);
+    }
+    // log |a_i| - log sum_j |a_j|, a_j = q . w[:, j].
+    for (let s = 0; s < count; s += 4) {
+      const so = <usize>s << 2, ix = v128.load(iv + row + so);
+      const cv = v128.and(c, i32x4.lt_s(i32x4.add(lanes, i32x4.splat(s)), i32x4.splat(count)));
       const rt = f32x4.div(one, v128.load(tot + row + so));
       let ap = av + <usize>k * avStride + so;
       for (let j = 0; j < nk; j++) {
