@@ -161,6 +161,42 @@ function weightsGroup(w: usize, rl: i32, nk: i32, qs: usize, qStride: usize, g: 
 }
 
 /**
+ * weightsGroup on every group (a_i at g, [i][s]; sums at tot, [s]), two groups at a time on
+ * binary cores (four independent chains sharing the loads of w).
+ */
+function weightsAll(w: usize, rl: i32, nk: i32, q: usize, qStride: usize, g: usize, tot: usize, count: i32): void {
+  let s = 0;
+  if (nk == 2) {
+    for (; s + 4 < count; s += 8) {
+      const so = <usize>s << 2;
+      let a0 = f32x4.splat(0.0), a1 = a0, b0 = a0, b1 = a0, qa = q + so, wa = w;
+      for (let a = 0; a < rl; a++) {
+        const w0 = v128.load32_splat(wa), w1 = v128.load32_splat(wa, 4);
+        const qA = v128.load(qa), qB = v128.load(qa, 16);
+        a0 = f32x4.add(a0, f32x4.mul(qA, w0));
+        a1 = f32x4.add(a1, f32x4.mul(qA, w1));
+        b0 = f32x4.add(b0, f32x4.mul(qB, w0));
+        b1 = f32x4.add(b1, f32x4.mul(qB, w1));
+        wa += 8;
+        qa += qStride;
+      }
+      const gs = g + so;
+      v128.store(gs, a0);
+      v128.store(gs + qStride, a1);
+      v128.store(gs, b0, 16);
+      v128.store(gs + qStride, b1, 16);
+      const z = f32x4.splat(0.0);
+      v128.store(tot + so, f32x4.add(f32x4.add(z, f32x4.abs(a0)), f32x4.abs(a1)));
+      v128.store(tot + so, f32x4.add(f32x4.add(z, f32x4.abs(b0)), f32x4.abs(b1)), 16);
+    }
+  }
+  for (; s < count; s += 4) {
+    const so = <usize>s << 2;
+    v128.store(tot + so, weightsGroup(w, rl, nk, q + so, qStride, g + so, qStride));
+  }
+}
+
+/**
  * The reference's pick rule (`pickIndex`) in four lanes: the first i whose cumulative weight
  * exceeds u total; else the last positive weight; else floor(u n).
  */
@@ -367,10 +403,9 @@ export function sample(m: Model, count: i32, out: usize, work: usize, rmax: i32,
       s0 = v128.xor(s0, s3);
       s2 = v128.xor(s2, t);
       s3 = v128.or(i32x4.shl(s3, 11), i32x4.shr_u(s3, 21));
-      const so = <usize>s << 2;
-      v128.store(us + so, f32x4.mul(f32x4.convert_i32x4_s(i32x4.shr_u(word, 8)), scale));
-      v128.store(tot + so, weightsGroup(wk, rl, nk, q + so, qStride, g + so, qStride));
+      v128.store(us + (<usize>s << 2), f32x4.mul(f32x4.convert_i32x4_s(i32x4.shr_u(word, 8)), scale));
     }
+    weightsAll(wk, rl, nk, q, qStride, g, tot, count);
     for (let s = 0; s < count; s += 4) {
       const so = <usize>s << 2;
       const idx = pickGroup(g + so, qStride, nk, v128.load(tot + so), v128.load(us + so));
@@ -546,11 +581,9 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
     const nk = geti(nPtr, k), rl = geti(ranks, k), rr = geti(ranks, k + 1);
     const wk = w + (<usize>geti(wOff, k) << 2), core = cores + (<usize>geti(coreOff, k) << 2);
     const q = qs + <usize>k * qBlock, row = <usize>(k * mPad) << 2;
+    weightsAll(wk, rl, nk, q, qStride, av + <usize>k * avStride, tot + row, count);
     for (let s = 0; s < count; s += 4) {
-      const so = <usize>s << 2;
-      const total = weightsGroup(wk, rl, nk, q + so, qStride, av + <usize>k * avStride + so, qStride);
-      v128.store(tot + row + so, total);
-      v128.store(iv + row + so, groupIndices(idx, d, s, k, count));
+      v128.store(iv + row + (<usize>s << 2), groupIndices(idx, d, s, k, count));
     }
     advanceAll(core, rl, nk, rr, q, q + qBlock, qStride, iv + row, inv + row, count);
   }
