@@ -516,10 +516,13 @@ function pathBody(
   }
 }
 
-/** pathBody for two adjacent groups of a binary core (two chains, shared coefficient loads). */
+/**
+ * pathBody for two adjacent groups of a binary core (two chains, shared coefficient loads);
+ * the first call of a core stores into accG instead of adding (its padding stays zero).
+ */
 function pathTwoBinary(
   core: usize, rl: i32, rr: i32, q: usize, gq: usize, qStride: usize, gv: usize, idxA: v128, idxB: v128,
-  accG: usize,
+  accG: usize, first: bool,
 ): void {
   const rowBytes = <usize>rowLen(rl, 2) << 2;
   const oddA = i32x4.eq(idxA, i32x4.splat(1)), oddB = i32x4.eq(idxB, i32x4.splat(1));
@@ -535,8 +538,10 @@ function pathTwoBinary(
       tB = f32x4.add(tB, f32x4.mul(i8x16.relaxed_swizzle(pair, selB), gB));
       const pA = f32x4.mul(qA, gA), pB = f32x4.mul(qB, gB);
       const a0 = accG + (off << 2), a1 = a0 + 16;
-      v128.store(a1, f32x4.add(v128.load(a1), f32x4.add(v128.and(pA, oddA), v128.and(pB, oddB))));
-      v128.store(a0, f32x4.add(v128.load(a0), f32x4.add(v128.andnot(pA, oddA), v128.andnot(pB, oddB))));
+      const s1 = f32x4.add(v128.and(pA, oddA), v128.and(pB, oddB));
+      const s0 = f32x4.add(v128.andnot(pA, oddA), v128.andnot(pB, oddB));
+      v128.store(a1, first ? s1 : f32x4.add(v128.load(a1), s1));
+      v128.store(a0, first ? s0 : f32x4.add(v128.load(a0), s0));
       off += rowBytes;
       gp += qStride;
     }
@@ -597,7 +602,10 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
     const core = cores + (<usize>geti(coreOff, k) << 2), gcore = grad + (<usize>geti(coreOff, k) << 2);
     const wk = w + (<usize>geti(wOff, k) << 2), aBytes = <usize>nk << 2;
     const binary = nk == 2;
-    if (binary) zero4(accG, rr * len);
+    if (binary) {
+      if (count <= 4) zero4(accG, rr * len); // no pair step to store first
+      else for (let b = 0; b < rr; b++) zero4(v4(accG, b * len + 2 * rl), len - 2 * rl); // padding
+    }
     zero4(accW, len);
     const q = qs + <usize>k * qBlock, qOut = q + qBlock, row = <usize>(k * mPad) << 2;
     // Three passes over the groups (so that the processor overlaps their chains).
@@ -620,7 +628,7 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
     if (binary) {
       for (; s + 4 < count; s += 8) {
         const so = <usize>s << 2;
-        pathTwoBinary(core, rl, rr, q + so, gq + so, qStride, gv + so, v128.load(iv + row + so), v128.load(iv + row + so, 16), accG);
+        pathTwoBinary(core, rl, rr, q + so, gq + so, qStride, gv + so, v128.load(iv + row + so), v128.load(iv + row + so, 16), accG, s == 0);
       }
     }
     for (; s < count; s += 4) {
