@@ -159,7 +159,8 @@ export class TensorTrain {
       for (let a = 0; a < rl; a++) {
         for (let i = 0; i < nk; i++) {
           for (let b = 0; b < rr; b++) {
-            stored[layout.coreOffset[k] + (a * nk + i) * rr + b] = coreOffset[k] + b * len + a * nk + i;
+            stored[layout.coreOffset[k] + (a * nk + i) * rr + b] = coreOffset[k] + b * len +
+              a * nk + i;
           }
         }
       }
@@ -205,11 +206,6 @@ export class TensorTrain {
     return this.#read(this.#cores);
   }
 
-  #read(at: number): Float64Array {
-    const f = new Float32Array(this.#core.memory.buffer, at, this.#storedSize);
-    return Float64Array.from(this.#stored, (j) => f[j]);
-  }
-
   /** Replace the parameters (rounded to float32). */
   set cores(values: Float64Array) {
     if (values.length !== this.layout.size) {
@@ -218,6 +214,12 @@ export class TensorTrain {
     const f = new Float32Array(this.#core.memory.buffer, this.#cores, this.#storedSize);
     this.#stored.forEach((j, k) => f[j] = values[k]);
     this.#fresh = false;
+  }
+
+  /** Parameters from a stored array (cores or gradient) in the layout of `tt_reference.ts`. */
+  #read(at: number): Float64Array {
+    const f = new Float32Array(this.#core.memory.buffer, at, this.#storedSize);
+    return Float64Array.from(this.#stored, (j) => f[j]);
   }
 
   #refresh(): void {
@@ -263,7 +265,11 @@ export class TensorTrain {
     if (!Number.isInteger(m) || m < 1) throw new RangeError(`sample count must be >= 1, got ${m}`);
     this.#refresh();
     const d = this.layout.d, core = this.#core;
-    const [work, out, seed] = this.#reserve(core.sampleWork(m, this.#rmax, this.#nmax), m * d * 4, 64);
+    const [work, out, seed] = this.#reserve(
+      core.sampleWork(m, this.#rmax, this.#nmax),
+      m * d * 4,
+      64,
+    );
     const lanes = Array.from({ length: 4 }, () => rng.spawn());
     const words = new Uint32Array(core.memory.buffer, seed, 16);
     for (let j = 0; j < 4; j++) for (let l = 0; l < 4; l++) words[4 * j + l] = lanes[l].state[j];

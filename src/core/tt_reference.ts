@@ -210,7 +210,9 @@ function advance(
   let ss = 0;
   for (let b = 0; b < rr; b++) {
     let s = 0;
-    for (let a = 0; a < rl; a++) s = R(s + R(q[a] * cores[coreOffset[k] + (a * n[k] + i) * rr + b]));
+    for (let a = 0; a < rl; a++) {
+      s = R(s + R(q[a] * cores[coreOffset[k] + (a * n[k] + i) * rr + b]));
+    }
     out[b] = s;
     ss = R(ss + R(s * s));
   }
