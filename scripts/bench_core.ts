@@ -84,5 +84,7 @@ const reference = timeIt("TypeScript reference", Math.max(5, Math.round(iteratio
   adamReference(cores, gradientReference(layout, cores, top).grad, state, 0.05);
 });
 
-console.log(`\nd=${d} binary modes, r=${r}, K=${k}, k_top=${kTop}, ${iterations} iterations per WASM block`);
+console.log(
+  `\nd=${d} binary modes, r=${r}, K=${k}, k_top=${kTop}, ${iterations} iterations per WASM block`,
+);
 console.log(`speed-up of the WASM core over the reference: ${(reference / wasm).toFixed(2)}x`);

@@ -156,6 +156,10 @@ Deno.test("quantized maps round-trip every index; the WASM map agrees", () => {
     }
     const tt = new TensorTrain(q.digitN, 2, new Rng(0));
     assertEquals(Array.from(tt.toCoordinates(digits, q)), Array.from(all));
+    // Sampling and mapping in one call: the same digits as `sample`, mapped as above.
+    const both = tt.sampleCoordinates(new Rng(5), 9, q), alone = tt.sample(new Rng(5), 9);
+    assertEquals(Array.from(both.digits), Array.from(alone));
+    assertEquals(Array.from(both.coordinates), Array.from(tt.toCoordinates(alone, q)));
   }
   // The worked example of algorithms.md §1.
   assertEquals(Array.from(new QuantizedSpace([64], 2).toDigits(Int32Array.of(37))), [

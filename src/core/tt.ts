@@ -227,9 +227,14 @@ export class TensorTrain {
     this.#fresh = true;
   }
 
+  /** Scratch memory for one call. */
+  #arena(): Arena {
+    return new Arena(this.#core, this.#scratch);
+  }
+
   /** Scratch memory for one call: buffers of the given sizes in bytes. */
   #reserve(...bytes: number[]): number[] {
-    const arena = new Arena(this.#core, this.#scratch);
+    const arena = this.#arena();
     return bytes.map((b) => arena.alloc(b));
   }
 
@@ -262,19 +267,79 @@ export class TensorTrain {
    * ```
    */
   sample(rng: Rng, m: number): Int32Array {
+    const out = this.#sampleInto(this.#arena(), rng, m);
+    return new Int32Array(this.#core.memory.buffer, out, m * this.layout.d).slice();
+  }
+
+  /**
+   * Draw m multi-indices over the digits of a quantized space (as `sample`) and map them to
+   * coordinates in the core, in one call.
+   * @param rng the generator (as for `sample`)
+   * @param m number of samples
+   * @param q the quantized space whose digits this train models
+   * @returns the digits (m dq, sample-major) and the coordinates (m d, sample-major)
+   * @example
+   * ```ts
+   * import { TensorTrain } from "./tt.ts";
+   * import { Rng } from "./rng.ts";
+   * import { QuantizedSpace } from "../space/quantize.ts";
+   * const q = new QuantizedSpace([64, 10], 2);
+   * const tt = new TensorTrain(q.digitN, 2, new Rng(0));
+   * const { digits, coordinates } = tt.sampleCoordinates(new Rng(1), 3, q);
+   * const dq = q.digitN.length; // 6 binary digits for 64, a 2 and a 5 for 10
+   * for (let s = 0; s < 3; s++) {
+   *   const expected = q.fromDigits(digits.subarray(s * dq, (s + 1) * dq));
+   *   if (coordinates.subarray(2 * s, 2 * s + 2).join() !== expected.join()) throw new Error();
+   * }
+   * ```
+   */
+  sampleCoordinates(
+    rng: Rng,
+    m: number,
+    q: QuantizedSpace,
+  ): { digits: Int32Array; coordinates: Int32Array } {
+    this.#checkSpace(q);
+    const arena = this.#arena();
+    const at = this.#sampleInto(arena, rng, m), out = this.#coordinatesInto(arena, at, m, q);
+    const buffer = this.#core.memory.buffer;
+    return {
+      digits: new Int32Array(buffer, at, m * this.layout.d).slice(),
+      coordinates: new Int32Array(buffer, out, m * q.n.length).slice(),
+    };
+  }
+
+  /** Samples into WASM memory from `arena`; returns where the indices are. */
+  #sampleInto(arena: Arena, rng: Rng, m: number): number {
     if (!Number.isInteger(m) || m < 1) throw new RangeError(`sample count must be >= 1, got ${m}`);
     this.#refresh();
     const d = this.layout.d, core = this.#core;
-    const [work, out, seed] = this.#reserve(
-      core.sampleWork(m, this.#rmax, this.#nmax),
-      m * d * 4,
-      64,
-    );
+    const work = arena.alloc(core.sampleWork(m, this.#rmax, this.#nmax));
+    const out = arena.alloc(m * d * 4), seed = arena.alloc(64);
     const lanes = Array.from({ length: 4 }, () => rng.spawn());
     const words = new Uint32Array(core.memory.buffer, seed, 16);
     for (let j = 0; j < 4; j++) for (let l = 0; l < 4; l++) words[4 * j + l] = lanes[l].state[j];
     core.sample(this.#model, m, out, work, this.#rmax, this.#nmax, seed);
-    return new Int32Array(core.memory.buffer, out, m * d).slice();
+    return out;
+  }
+
+  /** Maps m digit tuples at `at` to coordinates of q in WASM memory; returns where. */
+  #coordinatesInto(arena: Arena, at: number, m: number, q: QuantizedSpace): number {
+    const dq = q.digitN.length, d = q.n.length;
+    const digitN = arena.alloc(dq * 4), offsets = arena.alloc((d + 1) * 4);
+    const out = arena.alloc(m * d * 4);
+    const buffer = this.#core.memory.buffer;
+    new Int32Array(buffer, digitN, dq).set(q.digitN);
+    new Int32Array(buffer, offsets, d + 1).set(q.offsets);
+    this.#core.fromDigits(at, m, dq, digitN, offsets, d, out);
+    return out;
+  }
+
+  #checkSpace(q: QuantizedSpace): void {
+    if (q.digitN.length !== this.layout.d) {
+      throw new RangeError(
+        `the space has ${q.digitN.length} digits, the train ${this.layout.d} cores`,
+      );
+    }
   }
 
   /**
@@ -374,21 +439,11 @@ export class TensorTrain {
    * ```
    */
   toCoordinates(digits: Int32Array, q: QuantizedSpace): Int32Array {
-    const dq = q.digitN.length, d = q.n.length, m = digits.length / dq;
-    if (dq !== this.layout.d) {
-      throw new RangeError(`the space has ${dq} digits, the train ${this.layout.d} cores`);
-    }
-    const [digitN, offsets, at, out] = this.#reserve(
-      dq * 4,
-      (d + 1) * 4,
-      digits.length * 4,
-      m * d * 4,
-    );
-    const buffer = this.#core.memory.buffer;
-    new Int32Array(buffer, digitN, dq).set(q.digitN);
-    new Int32Array(buffer, offsets, d + 1).set(q.offsets);
+    this.#checkSpace(q);
+    const m = digits.length / q.digitN.length, arena = this.#arena();
+    const at = arena.alloc(digits.length * 4);
     this.#putIndices(at, digits);
-    this.#core.fromDigits(at, m, dq, digitN, offsets, d, out);
-    return new Int32Array(this.#core.memory.buffer, out, m * d).slice();
+    const out = this.#coordinatesInto(arena, at, m, q);
+    return new Int32Array(this.#core.memory.buffer, out, m * q.n.length).slice();
   }
 }

@@ -67,9 +67,12 @@ function createProtes({ space, rng, params }: MinimizerContext): Minimizer {
   let foreign: { digits: Int32Array; value: number }[] = []; // informed since the last update
   return {
     ask() {
-      asked = tt.sample(rng, k);
-      const coords = quantized ? tt.toCoordinates(asked, quantized) : asked;
-      return Array.from({ length: k }, (_, s) => coords.slice(s * space.d, (s + 1) * space.d));
+      let coords: Int32Array;
+      if (quantized) {
+        ({ digits: asked, coordinates: coords } = tt.sampleCoordinates(rng, k, quantized));
+      } else coords = (asked = tt.sample(rng, k)).slice();
+      // Views of one fresh array per batch (no copy per candidate).
+      return Array.from({ length: k }, (_, s) => coords.subarray(s * space.d, (s + 1) * space.d));
     },
     // Foreign points (other searches' candidates measured on this objective) are ranked
     // together with the next batch of own candidates.
