@@ -203,6 +203,13 @@ function weightsAll(w: usize, rl: i32, nk: i32, q: usize, qStride: usize, g: usi
 function pickGroup(g: usize, gStride: usize, nk: i32, total: v128, u: v128): v128 {
   const target = f32x4.mul(u, total), zero = f32x4.splat(0.0), none = i32x4.splat(-1);
   let cum = zero, chosen = none, last = none, gi = g;
+  if (nk == 2) {
+    // The same rule unrolled (the second cumulative weight is the total, bit for bit).
+    const w0 = f32x4.abs(v128.load(g)), w1 = f32x4.abs(v128.load(g + gStride)), one = i32x4.splat(1);
+    last = v128.bitselect(one, v128.not(f32x4.gt(w0, zero)), f32x4.gt(w1, zero));
+    chosen = v128.bitselect(zero, v128.bitselect(one, last, f32x4.lt(target, total)), f32x4.lt(target, w0));
+    return i32x4.all_true(i32x4.ne(chosen, none)) ? chosen : pickFallback(chosen, u, nk);
+  }
   for (let i = 0; i < nk; i++) {
     const wi = f32x4.abs(v128.load(gi));
     cum = f32x4.add(cum, wi);
@@ -212,19 +219,20 @@ function pickGroup(g: usize, gStride: usize, nk: i32, total: v128, u: v128): v12
     gi += gStride;
   }
   chosen = v128.bitselect(last, chosen, i32x4.eq(chosen, none));
-  if (!i32x4.all_true(i32x4.ne(chosen, none))) {
-    // All weights zero in some lane (a degenerate train): floor(u n) there.
-    v128.store(LANES, chosen);
-    v128.store(LANES, u, 16);
-    for (let l = 0; l < 4; l++) {
-      if (load<i32>(f4(LANES, l)) < 0) {
-        const j = <i32> Math.floor(<f64> load<f32>(f4(LANES, l + 4)) * <f64> nk);
-        store<i32>(f4(LANES, l), j < nk - 1 ? j : nk - 1);
-      }
+  return i32x4.all_true(i32x4.ne(chosen, none)) ? chosen : pickFallback(chosen, u, nk);
+}
+
+/** Lanes whose weights are all zero (a degenerate train, chosen -1) take floor(u n). */
+function pickFallback(chosen: v128, u: v128, nk: i32): v128 {
+  v128.store(LANES, chosen);
+  v128.store(LANES, u, 16);
+  for (let l = 0; l < 4; l++) {
+    if (load<i32>(f4(LANES, l)) < 0) {
+      const j = <i32> Math.floor(<f64> load<f32>(f4(LANES, l + 4)) * <f64> nk);
+      store<i32>(f4(LANES, l), j < nk - 1 ? j : nk - 1);
     }
-    chosen = v128.load(LANES);
   }
-  return chosen;
+  return v128.load(LANES);
 }
 
 /**
