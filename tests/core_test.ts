@@ -115,8 +115,8 @@ Deno.test("the WASM core agrees with the TypeScript reference", () => {
   const idx = tt.sample(new Rng(8), 9);
   const lp = tt.logProb(idx), lp32 = logProbReference(tt.layout, cores, idx, "f32");
   lp.forEach((v, s) => assert(Math.abs(v - lp32[s]) < 1e-12 * Math.abs(lp32[s])));
-  // Gradient and Adam against the f64 reference: float32 rounding only (measured: gradients
-  // within 1.1e-6 of the largest entry, Adam moves within 3e-5).
+  // The gradient against the f64 reference: float32 rounding only (measured: within 1.1e-6 of
+  // the largest entry).
   for (const m of [1, 5, 9]) {
     const sub = idx.subarray(0, m * n.length);
     const g = tt.gradient(sub), gRef = gradientReference(tt.layout, cores, sub);
@@ -124,14 +124,17 @@ Deno.test("the WASM core agrees with the TypeScript reference", () => {
     const rel = relMax(g.grad, gRef.grad);
     assert(rel < 1e-5, `gradient of ${m} samples: relative error ${rel}`);
   }
+  // Adam: three steps against the reference's, both fed the core's gradient (Adam's arithmetic
+  // is what is compared; a float32 gradient entry near zero may differ in sign from the float64
+  // one, and Adam's first steps move every entry by about lr whatever its size).
   const params = cores.slice();
   const state = { m: new Float64Array(params.length), v: new Float64Array(params.length), t: 0 };
   for (let t = 0; t < 3; t++) {
+    adamReference(params, tt.gradient(idx).grad, state, 0.05);
     tt.adamStep(idx, 0.05);
-    adamReference(params, gradientReference(tt.layout, params, idx).grad, state, 0.05);
   }
   const moved = relMax(tt.cores.map((v, j) => v - cores[j]), params.map((v, j) => v - cores[j]));
-  assert(moved < 1e-4, `three Adam steps: relative error of the moves ${moved}`);
+  assert(moved < 5e-5, `three Adam steps: relative error of the moves ${moved}`); // measured 7e-6
 });
 
 Deno.test("Adam steps raise the likelihood of the chosen indices", () => {

@@ -93,7 +93,7 @@ Deno.test("protes finds the exact best image of a toy neuron (exhaustive check o
   }
   const { values: acts } = await pipeline.evaluate(all);
   const best = [0, 1, 2, 3].map((u) => Math.max(...all.map((_, b) => acts[b * 4 + u])));
-  // Budget 3000 of the 4096 latents: over seeds 0-7 every neuron's best was found (at 1500, 28
+  // Budget 3000 of the 4096 latents: over seeds 0-7 every neuron's best was found (at 1500, 30
   // of 32).
   const run = await runMei(settings({ neurons: "0-3", budget: 3000, method: "protes" }));
   run.result.results.forEach((r, u) => {

@@ -648,13 +648,23 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
     for (let s = 0; s < count; s += 4) {
       const so = <usize>s << 2, ix = v128.load(iv + row + so);
       const cv = v128.and(c, i32x4.lt_s(i32x4.add(lanes, i32x4.splat(s)), i32x4.splat(count)));
+      // d/da_j of log |a_i| - log sum |a|: sign(a_j) (rest / (|a_i| total) if j = i, else
+      // -1 / total), rest = sum_{j != i} |a_j| summed directly: 1/|a_i| - 1/total would cancel
+      // to rounding noise when p_i is near 1 (and Adam would amplify that noise).
       const rt = f32x4.div(one, v128.load(tot + row + so));
-      let ap = av + <usize>k * avStride + so;
+      const a0 = av + <usize>k * avStride + so;
+      let rest = zero, ap = a0;
+      for (let j = 0; j < nk; j++) {
+        rest = f32x4.add(rest, v128.andnot(f32x4.abs(v128.load(ap)), i32x4.eq(ix, i32x4.splat(j))));
+        ap += qStride;
+      }
+      const ownTerm = f32x4.mul(rest, rt);
+      ap = a0;
       for (let j = 0; j < nk; j++) {
         const aj = v128.load(ap);
         const sg = f32x4.sub(v128.and(one, f32x4.gt(aj, zero)), v128.and(one, f32x4.lt(aj, zero)));
-        const own = v128.and(f32x4.div(one, aj), i32x4.eq(ix, i32x4.splat(j)));
-        const ca = f32x4.mul(cv, f32x4.sub(own, f32x4.mul(sg, rt)));
+        const t = v128.bitselect(f32x4.div(ownTerm, f32x4.abs(aj)), f32x4.neg(rt), i32x4.eq(ix, i32x4.splat(j)));
+        const ca = f32x4.mul(cv, f32x4.mul(sg, t));
         let qa = q + so, ga = gq + so, wp = wk + (<usize>j << 2), acc = accW + (<usize>j << 4);
         for (let a = 0; a < rl; a++) {
           v128.store(ga, f32x4.add(v128.load(ga), f32x4.mul(ca, v128.load32_splat(wp))));

@@ -80,8 +80,11 @@ export class Rng {
   }
 
   /**
-   * A new generator whose state is the next four words of this one (an all-zero state, a fixed
-   * point of the recurrence, becomes [1, 0, 0, 0]).
+   * A new generator whose state is the next four words of this one, each scrambled by
+   * splitmix32 (an all-zero state, a fixed point of the recurrence, becomes [1, 0, 0, 0]).
+   * Unscrambled, the four lanes of a sampling call, seeded by consecutive output words, were
+   * measurably correlated: the tt-b preset reached Alpine's grid optimum for 3 of 48 seeds
+   * against 8-10 with one stream or scrambled seeds.
    * @returns the new generator
    * @example
    * ```ts
@@ -92,7 +95,7 @@ export class Rng {
    */
   spawn(): Rng {
     const r = new Rng(0);
-    for (let j = 0; j < 4; j++) r.state[j] = this.nextU32();
+    for (let j = 0; j < 4; j++) r.state[j] = splitmix32(this.nextU32() + j * 0x9e3779b9);
     if ((r.state[0] | r.state[1] | r.state[2] | r.state[3]) === 0) r.state[0] = 1;
     return r;
   }

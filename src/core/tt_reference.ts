@@ -372,11 +372,14 @@ export function gradientReference(
         }
       }
       // The term log g_i - log sum_j g_j with a_j = q G_k[:, j, :] z_k, g_j = |a_j|.
-      const { total } = conditionalWeights(w[k], q, n[k], rl, exact);
+      // d/da_j = sign(a_j) (rest / (|a_i| total) if j = i, else -1 / total), where
+      // rest = sum_{j != i} |a_j| is summed directly (1/|a_i| - 1/total would cancel).
+      const { g, total } = conditionalWeights(w[k], q, n[k], rl, exact);
+      const rest = g.reduce((sum, gj, j) => j === i ? sum : sum + gj, 0);
       for (let j = 0; j < n[k]; j++) {
         let aj = 0;
         for (let a = 0; a < rl; a++) aj += q[a] * w[k][j * rl + a];
-        const ca = c * ((j === i ? 1 / aj : 0) - Math.sign(aj) / total);
+        const ca = c * Math.sign(aj) * (j === i ? rest / (g[i] * total) : -1 / total);
         if (ca === 0) continue;
         for (let a = 0; a < rl; a++) {
           gqIn[a] += ca * w[k][j * rl + a];

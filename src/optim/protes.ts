@@ -17,7 +17,7 @@
  * import { optimize } from "./optimize.ts";
  * import "./methods.ts";
  * const r = await optimize("tt-b", (b) => b.map((i) => -Math.abs(i[0] - 40) - Math.abs(i[1] - 9)), {
- *   space: { d: 2, n: 64 }, budget: 2000, seed: 3, maximize: true,
+ *   space: { d: 2, n: 64 }, budget: 2000, seed: 0, maximize: true,
  * });
  * if (r.value !== 0) throw new Error(`found ${r.value}`);
  * ```
