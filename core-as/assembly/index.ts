@@ -562,6 +562,53 @@ function pathTwoBinary(
 }
 
 /**
+ * pathTwoBinary when these two groups are all the samples (5 to 8): rows a and a + 1 at once,
+ * so that the four entries (a, 0..1, b), (a + 1, 0..1, b), adjacent in the core, are summed over
+ * lanes and samples in registers and stored straight into the core's gradient (no lane
+ * accumulators to reduce afterwards).
+ */
+function pathOnlyPairBinary(
+  core: usize, gcore: usize, rl: i32, rr: i32, q: usize, gq: usize, qStride: usize, gv: usize,
+  idxA: v128, idxB: v128,
+): void {
+  const rowBytes = <usize>rowLen(rl, 2) << 2, zero = f32x4.splat(0.0);
+  const oddA = i32x4.eq(idxA, i32x4.splat(1)), oddB = i32x4.eq(idxB, i32x4.splat(1));
+  const selA = pairSelector(idxA), selB = pairSelector(idxB), next = i32x4.splat(0x08080808);
+  const selA1 = i32x4.add(selA, next), selB1 = i32x4.add(selB, next);
+  for (let a = 0; a < rl; a += 2) {
+    const qa = q + <usize>a * qStride, second = a + 1 < rl;
+    const qA0 = v128.load(qa), qB0 = v128.load(qa, 16);
+    const qA1 = second ? v128.load(qa + qStride) : zero, qB1 = second ? v128.load(qa + qStride, 16) : zero;
+    let tA0 = zero, tB0 = zero, tA1 = zero, tB1 = zero;
+    let off = <usize>a << 3, gp = gv;
+    for (let b = 0; b < rr; b++) {
+      const gA = v128.load(gp), gB = v128.load(gp, 16), quad = v128.load(core + off);
+      tA0 = f32x4.add(tA0, f32x4.mul(i8x16.relaxed_swizzle(quad, selA), gA));
+      tB0 = f32x4.add(tB0, f32x4.mul(i8x16.relaxed_swizzle(quad, selB), gB));
+      tA1 = f32x4.add(tA1, f32x4.mul(i8x16.relaxed_swizzle(quad, selA1), gA));
+      tB1 = f32x4.add(tB1, f32x4.mul(i8x16.relaxed_swizzle(quad, selB1), gB));
+      const pA0 = f32x4.mul(qA0, gA), pB0 = f32x4.mul(qB0, gB);
+      const pA1 = f32x4.mul(qA1, gA), pB1 = f32x4.mul(qB1, gB);
+      v128.store(gcore + off, sum4x4(
+        f32x4.add(v128.andnot(pA0, oddA), v128.andnot(pB0, oddB)),
+        f32x4.add(v128.and(pA0, oddA), v128.and(pB0, oddB)),
+        f32x4.add(v128.andnot(pA1, oddA), v128.andnot(pB1, oddB)),
+        f32x4.add(v128.and(pA1, oddA), v128.and(pB1, oddB)),
+      ));
+      off += rowBytes;
+      gp += qStride;
+    }
+    const ga = gq + <usize>a * qStride;
+    v128.store(ga, tA0);
+    v128.store(ga, tB0, 16);
+    if (second) {
+      v128.store(ga + qStride, tA1);
+      v128.store(ga + qStride, tB1, 16);
+    }
+  }
+}
+
+/**
  * The gradient of the loss mean_s -log p(idx_s) into m.grad (overwritten), through the chosen
  * path, the conditional weights and the interface vectors. `interfaces` must have run.
  * 1. Forward on groups, keeping every core's input q, 1 / |q G| and the weights a_j.
@@ -610,7 +657,8 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
     const core = cores + (<usize>geti(coreOff, k) << 2), gcore = grad + (<usize>geti(coreOff, k) << 2);
     const wk = w + (<usize>geti(wOff, k) << 2), aBytes = <usize>nk << 2;
     const binary = nk == 2;
-    if (binary) {
+    const onlyPair = binary && count > 4 && count <= 8; // pathOnlyPairBinary: no accG
+    if (binary && !onlyPair) {
       if (count <= 4) zero4(accG, rr * len); // no pair step to store first
       else for (let b = 0; b < rr; b++) zero4(v4(accG, b * len + 2 * rl), len - 2 * rl); // padding
     }
@@ -633,7 +681,10 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
     }
     // v = q G[:, i, :]: the path term, and gq <- G[:, i, :] gv.
     let s = 0;
-    if (binary) {
+    if (onlyPair) {
+      pathOnlyPairBinary(core, gcore, rl, rr, q, gq, qStride, gv, v128.load(iv + row), v128.load(iv + row, 16));
+      s = count;
+    } else if (binary) {
       for (; s + 4 < count; s += 8) {
         const so = <usize>s << 2;
         pathTwoBinary(core, rl, rr, q + so, gq + so, qStride, gv + so, v128.load(iv + row + so), v128.load(iv + row + so, 16), accG, s == 0);
@@ -677,7 +728,7 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
         ap += qStride;
       }
     }
-    if (binary) reduceLanes(accG, gcore, rr * len, true);
+    if (binary && !onlyPair) reduceLanes(accG, gcore, rr * len, true);
     reduceLanes(accW, wgrad + (<usize>geti(wOff, k) << 2), len, false);
   }
   // 3. Through the contractions w_k and the interface vectors, from the left.
