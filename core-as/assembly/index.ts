@@ -477,7 +477,7 @@ export function logProb(m: Model, idx: usize, count: i32, out: usize, work: usiz
 /** Bytes of work memory for `gradient` of `count` samples. */
 export function gradientWork(count: i32, d: i32, rmax: i32, nmax: i32): i32 {
   const mPad = pad4(count), len = rowLen(rmax, nmax);
-  return ((d + 3) * rmax * mPad + d * mPad * (nmax + 3) + 4 * rmax * len + 5 * len + 2 * rmax) << 2;
+  return ((d + 3) * rmax * mPad + (d + 1) * mPad * (nmax + 3) + 4 * rmax * len + 5 * len + 2 * rmax) << 2;
 }
 
 /**
@@ -562,15 +562,18 @@ function pathTwoBinary(
 }
 
 /**
- * pathTwoBinary when these two groups are all the samples (5 to 8): rows a and a + 1 at once,
- * so that the four entries (a, 0..1, b), (a + 1, 0..1, b), adjacent in the core, are summed over
- * lanes and samples in registers and stored straight into the core's gradient (no lane
- * accumulators to reduce afterwards).
+ * The path and weight terms of a binary core when two groups are all the samples (5 to 8):
+ * rows a and a + 1 at once, so that the four entries (a, 0..1, b), (a + 1, 0..1, b), adjacent in
+ * the core, and likewise (a, 0..1), (a + 1, 0..1) of dL/dw, are summed over lanes and samples in
+ * registers and stored straight into the gradients (no lane accumulators to reduce afterwards).
+ * ca: dL/da_j, [j][s].
  */
 function pathOnlyPairBinary(
-  core: usize, gcore: usize, rl: i32, rr: i32, q: usize, gq: usize, qStride: usize, gv: usize,
-  idxA: v128, idxB: v128,
+  core: usize, gcore: usize, w: usize, wg: usize, rl: i32, rr: i32, q: usize, gq: usize,
+  qStride: usize, gv: usize, ca: usize, idxA: v128, idxB: v128,
 ): void {
+  const cA0 = v128.load(ca), cB0 = v128.load(ca, 16);
+  const cA1 = v128.load(ca + qStride), cB1 = v128.load(ca + qStride, 16);
   const rowBytes = <usize>rowLen(rl, 2) << 2, zero = f32x4.splat(0.0);
   const oddA = i32x4.eq(idxA, i32x4.splat(1)), oddB = i32x4.eq(idxB, i32x4.splat(1));
   const selA = pairSelector(idxA), selB = pairSelector(idxB), next = i32x4.splat(0x08080808);
@@ -598,13 +601,23 @@ function pathOnlyPairBinary(
       off += rowBytes;
       gp += qStride;
     }
+    // The weight term: gq[a] += sum_j ca_j w[a, j]; dL/dw[a, j] = sum of ca_j q[a].
+    const wa = w + (<usize>a << 3);
+    const w00 = v128.load32_splat(wa), w01 = v128.load32_splat(wa, 4);
+    const w10 = v128.load32_splat(wa, 8), w11 = v128.load32_splat(wa, 12); // padding if !second
     const ga = gq + <usize>a * qStride;
-    v128.store(ga, tA0);
-    v128.store(ga, tB0, 16);
+    v128.store(ga, f32x4.add(f32x4.add(tA0, f32x4.mul(cA0, w00)), f32x4.mul(cA1, w01)));
+    v128.store(ga, f32x4.add(f32x4.add(tB0, f32x4.mul(cB0, w00)), f32x4.mul(cB1, w01)), 16);
     if (second) {
-      v128.store(ga + qStride, tA1);
-      v128.store(ga + qStride, tB1, 16);
+      v128.store(ga + qStride, f32x4.add(f32x4.add(tA1, f32x4.mul(cA0, w10)), f32x4.mul(cA1, w11)));
+      v128.store(ga + qStride, f32x4.add(f32x4.add(tB1, f32x4.mul(cB0, w10)), f32x4.mul(cB1, w11)), 16);
     }
+    v128.store(wg + (<usize>a << 3), sum4x4(
+      f32x4.add(f32x4.mul(cA0, qA0), f32x4.mul(cB0, qB0)),
+      f32x4.add(f32x4.mul(cA1, qA0), f32x4.mul(cB1, qB0)),
+      f32x4.add(f32x4.mul(cA0, qA1), f32x4.mul(cB0, qB1)),
+      f32x4.add(f32x4.mul(cA1, qA1), f32x4.mul(cB1, qB1)),
+    ));
   }
 }
 
@@ -634,6 +647,7 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
   const accW = accG + (<usize>(rmax * lenMax) << 4); // v128[lenMax]
   const tt = accW + (<usize>lenMax << 4); // f32[lenMax]
   const dz = tt + (<usize>lenMax << 2), du = dz + (<usize>rmax << 2); // f32[rmax]
+  const cav = du + (<usize>rmax << 2); // dL/da_j of the core, [j][s]
   const avStride = <usize>(nmax * mPad) << 2;
   // 1. Forward.
   initLeft(qs, mPad);
@@ -662,7 +676,7 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
       if (count <= 4) zero4(accG, rr * len); // no pair step to store first
       else for (let b = 0; b < rr; b++) zero4(v4(accG, b * len + 2 * rl), len - 2 * rl); // padding
     }
-    zero4(accW, len);
+    if (!onlyPair) zero4(accW, len);
     const q = qs + <usize>k * qBlock, qOut = q + qBlock, row = <usize>(k * mPad) << 2;
     // Three passes over the groups (so that the processor overlaps their chains).
     for (let s = 0; s < count; s += 4) {
@@ -679,29 +693,12 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
         v128.store(gv + o, f32x4.mul(f32x4.sub(v128.load(gq + o), f32x4.mul(v128.load(qOut + o), proj)), vi));
       }
     }
-    // v = q G[:, i, :]: the path term, and gq <- G[:, i, :] gv.
-    let s = 0;
-    if (onlyPair) {
-      pathOnlyPairBinary(core, gcore, rl, rr, q, gq, qStride, gv, v128.load(iv + row), v128.load(iv + row, 16));
-      s = count;
-    } else if (binary) {
-      for (; s + 4 < count; s += 8) {
-        const so = <usize>s << 2;
-        pathTwoBinary(core, rl, rr, q + so, gq + so, qStride, gv + so, v128.load(iv + row + so), v128.load(iv + row + so, 16), accG, s == 0);
-      }
-    }
-    for (; s < count; s += 4) {
-      const so = <usize>s << 2, ix = v128.load(iv + row + so), active = count - s;
-      if (binary) pathBody(true, core, gcore, rl, nk, rr, q + so, gq + so, qStride, gv + so, ix, active, accG);
-      else pathBody(false, core, gcore, rl, nk, rr, q + so, gq + so, qStride, gv + so, ix, active, accG);
-    }
-    // log |a_i| - log sum_j |a_j|, a_j = q . w[:, j].
+    // ca_j = dL/da_j = c sign(a_j) (rest / (|a_i| total) if j = i, else -1 / total), with
+    // rest = sum_{j != i} |a_j| summed directly: 1/|a_i| - 1/total would cancel to rounding
+    // noise when p_i is near 1 (and Adam would amplify that noise).
     for (let s = 0; s < count; s += 4) {
       const so = <usize>s << 2, ix = v128.load(iv + row + so);
       const cv = v128.and(c, i32x4.lt_s(i32x4.add(lanes, i32x4.splat(s)), i32x4.splat(count)));
-      // d/da_j of log |a_i| - log sum |a|: sign(a_j) (rest / (|a_i| total) if j = i, else
-      // -1 / total), rest = sum_{j != i} |a_j| summed directly: 1/|a_i| - 1/total would cancel
-      // to rounding noise when p_i is near 1 (and Adam would amplify that noise).
       const rt = f32x4.div(one, v128.load(tot + row + so));
       const a0 = av + <usize>k * avStride + so;
       let rest = zero, ap = a0;
@@ -715,21 +712,54 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
         const aj = v128.load(ap);
         const sg = f32x4.sub(v128.and(one, f32x4.gt(aj, zero)), v128.and(one, f32x4.lt(aj, zero)));
         const t = v128.bitselect(f32x4.div(ownTerm, f32x4.abs(aj)), f32x4.neg(rt), i32x4.eq(ix, i32x4.splat(j)));
-        const ca = f32x4.mul(cv, f32x4.mul(sg, t));
-        let qa = q + so, ga = gq + so, wp = wk + (<usize>j << 2), acc = accW + (<usize>j << 4);
-        for (let a = 0; a < rl; a++) {
-          v128.store(ga, f32x4.add(v128.load(ga), f32x4.mul(ca, v128.load32_splat(wp))));
-          v128.store(acc, f32x4.add(v128.load(acc), f32x4.mul(ca, v128.load(qa))));
-          wp += aBytes;
-          acc += aBytes << 2;
-          qa += qStride;
-          ga += qStride;
-        }
+        v128.store(cav + <usize>j * qStride + so, f32x4.mul(cv, f32x4.mul(sg, t)));
         ap += qStride;
       }
     }
+    // v = q G[:, i, :]: the path term, and gq <- G[:, i, :] gv.
+    let s = 0;
+    if (onlyPair) {
+      pathOnlyPairBinary(
+        core, gcore, wk, wgrad + (<usize>geti(wOff, k) << 2), rl, rr, q, gq, qStride, gv, cav,
+        v128.load(iv + row), v128.load(iv + row, 16),
+      );
+      s = count;
+    } else if (binary) {
+      for (; s + 4 < count; s += 8) {
+        const so = <usize>s << 2;
+        pathTwoBinary(core, rl, rr, q + so, gq + so, qStride, gv + so, v128.load(iv + row + so), v128.load(iv + row + so, 16), accG, s == 0);
+      }
+    }
+    for (; s < count; s += 4) {
+      const so = <usize>s << 2, ix = v128.load(iv + row + so), active = count - s;
+      if (binary) pathBody(true, core, gcore, rl, nk, rr, q + so, gq + so, qStride, gv + so, ix, active, accG);
+      else pathBody(false, core, gcore, rl, nk, rr, q + so, gq + so, qStride, gv + so, ix, active, accG);
+    }
+    // log |a_i| - log sum_j |a_j|, a_j = q . w[:, j]: gq[a] += sum_j ca_j w[a, j] and
+    // dL/dw[a, j] = sum over samples of ca_j q[a] (lane-wise into accW).
+    if (!onlyPair) {
+      for (let s = 0; s < count; s += 4) {
+        const so = <usize>s << 2;
+        let cp = cav + so, wj = wk, accj = accW;
+        for (let j = 0; j < nk; j++) {
+          const ca = v128.load(cp);
+          let qa = q + so, ga = gq + so, wp = wj, acc = accj;
+          for (let a = 0; a < rl; a++) {
+            v128.store(ga, f32x4.add(v128.load(ga), f32x4.mul(ca, v128.load32_splat(wp))));
+            v128.store(acc, f32x4.add(v128.load(acc), f32x4.mul(ca, v128.load(qa))));
+            wp += aBytes;
+            acc += aBytes << 2;
+            qa += qStride;
+            ga += qStride;
+          }
+          cp += qStride;
+          wj += 4;
+          accj += 16;
+        }
+      }
+      reduceLanes(accW, wgrad + (<usize>geti(wOff, k) << 2), len, false);
+    }
     if (binary && !onlyPair) reduceLanes(accG, gcore, rr * len, true);
-    reduceLanes(accW, wgrad + (<usize>geti(wOff, k) << 2), len, false);
   }
   // 3. Through the contractions w_k and the interface vectors, from the left.
   for (let k = 0; k < d; k++) {
