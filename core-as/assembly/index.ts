@@ -67,12 +67,11 @@ class Model {
   const s23 = f32x4.add(i32x4.shuffle(v2, v3, 0, 4, 1, 5), i32x4.shuffle(v2, v3, 2, 6, 3, 7));
   return f32x4.add(i32x4.shuffle(s01, s23, 0, 1, 4, 5), i32x4.shuffle(s01, s23, 2, 3, 6, 7));
 }
-/** dst[e] (+)= lane sums of acc[e], for e < count (a multiple of 4); v128 accumulators. */
-function reduceLanes(acc: usize, dst: usize, count: i32, add: bool): void {
+/** dst[e] += lane sums of acc[e], for e < count (a multiple of 4); v128 accumulators. */
+function reduceLanes(acc: usize, dst: usize, count: i32): void {
   for (let e = 0; e < count; e += 4) {
-    let v = sum4x4(v128.load(v4(acc, e)), v128.load(v4(acc, e + 1)), v128.load(v4(acc, e + 2)), v128.load(v4(acc, e + 3)));
-    if (add) v = f32x4.add(v, v128.load(f4(dst, e)));
-    v128.store(f4(dst, e), v);
+    const v = sum4x4(v128.load(v4(acc, e)), v128.load(v4(acc, e + 1)), v128.load(v4(acc, e + 2)), v128.load(v4(acc, e + 3)));
+    v128.store(f4(dst, e), f32x4.add(v, v128.load(f4(dst, e))));
   }
 }
 
@@ -477,21 +476,19 @@ export function logProb(m: Model, idx: usize, count: i32, out: usize, work: usiz
 /** Bytes of work memory for `gradient` of `count` samples. */
 export function gradientWork(count: i32, d: i32, rmax: i32, nmax: i32): i32 {
   const mPad = pad4(count), len = rowLen(rmax, nmax);
-  return ((d + 3) * rmax * mPad + (d + 1) * mPad * (nmax + 3) + 4 * rmax * len + 5 * len + 2 * rmax) << 2;
+  return ((d + 3) * rmax * mPad + (d + 1) * mPad * (nmax + 3) + 5 * len + 2 * rmax) << 2;
 }
 
 /**
- * The path term of one group: dG[a, i_lane, b] += q[a] gv[b] and gq[a] = sum_b G[a, i_lane, b]
- * gv[b]. Binary modes accumulate lane-wise into accG (v128 per stored entry); other sizes add
- * each active lane into grad directly.
+ * The path term of one group: dG[a, i_lane, b] += q[a] gv[b] (each active lane added into grad)
+ * and gq[a] = sum_b G[a, i_lane, b] gv[b].
  */
 @inline
 function pathBody(
   binary: bool, core: usize, gcore: usize, rl: i32, nk: i32, rr: i32, q: usize, gq: usize, qStride: usize,
-  gv: usize, idx: v128, active: i32, accG: usize,
+  gv: usize, idx: v128, active: i32,
 ): void {
-  const rowBytes = <usize>rowLen(rl, nk) << 2, aBytes = <usize>nk << 2;
-  const odd = i32x4.eq(idx, i32x4.splat(1)), sel = pairSelector(idx);
+  const rowBytes = <usize>rowLen(rl, nk) << 2, aBytes = <usize>nk << 2, sel = pairSelector(idx);
   const o0 = <usize>i32x4.extract_lane(idx, 0) << 2, o1 = <usize>i32x4.extract_lane(idx, 1) << 2;
   const o2 = <usize>i32x4.extract_lane(idx, 2) << 2, o3 = <usize>i32x4.extract_lane(idx, 3) << 2;
   let qa = q, ga = gq, col = <usize>0;
@@ -503,18 +500,11 @@ function pathBody(
       const gb = v128.load(gp);
       gp += qStride;
       t = f32x4.add(t, f32x4.mul(coef(binary, core + off, sel, o0, o1, o2, o3), gb));
-      const prod = f32x4.mul(qv, gb);
-      if (binary) {
-        const a0 = accG + (off << 2), a1 = a0 + 16;
-        v128.store(a1, f32x4.add(v128.load(a1), v128.and(prod, odd)));
-        v128.store(a0, f32x4.add(v128.load(a0), v128.andnot(prod, odd)));
-      } else {
-        const gp = gcore + off;
-        store<f32>(gp + o0, load<f32>(gp + o0) + f32x4.extract_lane(prod, 0));
-        if (active > 1) store<f32>(gp + o1, load<f32>(gp + o1) + f32x4.extract_lane(prod, 1));
-        if (active > 2) store<f32>(gp + o2, load<f32>(gp + o2) + f32x4.extract_lane(prod, 2));
-        if (active > 3) store<f32>(gp + o3, load<f32>(gp + o3) + f32x4.extract_lane(prod, 3));
-      }
+      const prod = f32x4.mul(qv, gb), dst = gcore + off;
+      store<f32>(dst + o0, load<f32>(dst + o0) + f32x4.extract_lane(prod, 0));
+      if (active > 1) store<f32>(dst + o1, load<f32>(dst + o1) + f32x4.extract_lane(prod, 1));
+      if (active > 2) store<f32>(dst + o2, load<f32>(dst + o2) + f32x4.extract_lane(prod, 2));
+      if (active > 3) store<f32>(dst + o3, load<f32>(dst + o3) + f32x4.extract_lane(prod, 3));
       off += rowBytes;
     }
     v128.store(ga, t);
@@ -525,50 +515,12 @@ function pathBody(
 }
 
 /**
- * pathBody for two adjacent groups of a binary core (two chains, shared coefficient loads);
- * the first call of a core stores into accG instead of adding (its padding stays zero).
+ * The path and weight terms of two adjacent groups of a binary core (pathBody and the weight
+ * step for both): rows a and a + 1 at once, so that the four entries (a, 0..1, b), (a + 1, 0..1,
+ * b), adjacent in the core, and likewise (a, 0..1), (a + 1, 0..1) of dL/dw, are summed over lanes
+ * and both groups in registers and added straight into the gradients. ca: dL/da_j, [j][s].
  */
-function pathTwoBinary(
-  core: usize, rl: i32, rr: i32, q: usize, gq: usize, qStride: usize, gv: usize, idxA: v128, idxB: v128,
-  accG: usize, first: bool,
-): void {
-  const rowBytes = <usize>rowLen(rl, 2) << 2;
-  const oddA = i32x4.eq(idxA, i32x4.splat(1)), oddB = i32x4.eq(idxB, i32x4.splat(1));
-  const selA = pairSelector(idxA), selB = pairSelector(idxB);
-  let qa = q, ga = gq, col = <usize>0;
-  for (let a = 0; a < rl; a++) {
-    const qA = v128.load(qa), qB = v128.load(qa, 16);
-    let tA = f32x4.splat(0.0), tB = tA;
-    let off = col, gp = gv;
-    for (let b = 0; b < rr; b++) {
-      const gA = v128.load(gp), gB = v128.load(gp, 16), pair = v128.load64_splat(core + off);
-      tA = f32x4.add(tA, f32x4.mul(i8x16.relaxed_swizzle(pair, selA), gA));
-      tB = f32x4.add(tB, f32x4.mul(i8x16.relaxed_swizzle(pair, selB), gB));
-      const pA = f32x4.mul(qA, gA), pB = f32x4.mul(qB, gB);
-      const a0 = accG + (off << 2), a1 = a0 + 16;
-      const s1 = f32x4.add(v128.and(pA, oddA), v128.and(pB, oddB));
-      const s0 = f32x4.add(v128.andnot(pA, oddA), v128.andnot(pB, oddB));
-      v128.store(a1, first ? s1 : f32x4.add(v128.load(a1), s1));
-      v128.store(a0, first ? s0 : f32x4.add(v128.load(a0), s0));
-      off += rowBytes;
-      gp += qStride;
-    }
-    v128.store(ga, tA);
-    v128.store(ga, tB, 16);
-    qa += qStride;
-    ga += qStride;
-    col += 8;
-  }
-}
-
-/**
- * The path and weight terms of a binary core when two groups are all the samples (5 to 8):
- * rows a and a + 1 at once, so that the four entries (a, 0..1, b), (a + 1, 0..1, b), adjacent in
- * the core, and likewise (a, 0..1), (a + 1, 0..1) of dL/dw, are summed over lanes and samples in
- * registers and stored straight into the gradients (no lane accumulators to reduce afterwards).
- * ca: dL/da_j, [j][s].
- */
-function pathOnlyPairBinary(
+function pathPairBinary(
   core: usize, gcore: usize, w: usize, wg: usize, rl: i32, rr: i32, q: usize, gq: usize,
   qStride: usize, gv: usize, ca: usize, idxA: v128, idxB: v128,
 ): void {
@@ -592,12 +544,12 @@ function pathOnlyPairBinary(
       tB1 = f32x4.add(tB1, f32x4.mul(i8x16.relaxed_swizzle(quad, selB1), gB));
       const pA0 = f32x4.mul(qA0, gA), pB0 = f32x4.mul(qB0, gB);
       const pA1 = f32x4.mul(qA1, gA), pB1 = f32x4.mul(qB1, gB);
-      v128.store(gcore + off, sum4x4(
+      v128.store(gcore + off, f32x4.add(v128.load(gcore + off), sum4x4(
         f32x4.add(v128.andnot(pA0, oddA), v128.andnot(pB0, oddB)),
         f32x4.add(v128.and(pA0, oddA), v128.and(pB0, oddB)),
         f32x4.add(v128.andnot(pA1, oddA), v128.andnot(pB1, oddB)),
         f32x4.add(v128.and(pA1, oddA), v128.and(pB1, oddB)),
-      ));
+      )));
       off += rowBytes;
       gp += qStride;
     }
@@ -612,12 +564,13 @@ function pathOnlyPairBinary(
       v128.store(ga + qStride, f32x4.add(f32x4.add(tA1, f32x4.mul(cA0, w10)), f32x4.mul(cA1, w11)));
       v128.store(ga + qStride, f32x4.add(f32x4.add(tB1, f32x4.mul(cB0, w10)), f32x4.mul(cB1, w11)), 16);
     }
-    v128.store(wg + (<usize>a << 3), sum4x4(
+    const wga = wg + (<usize>a << 3);
+    v128.store(wga, f32x4.add(v128.load(wga), sum4x4(
       f32x4.add(f32x4.mul(cA0, qA0), f32x4.mul(cB0, qB0)),
       f32x4.add(f32x4.mul(cA1, qA0), f32x4.mul(cB1, qB0)),
       f32x4.add(f32x4.mul(cA0, qA1), f32x4.mul(cB0, qB1)),
       f32x4.add(f32x4.mul(cA1, qA1), f32x4.mul(cB1, qB1)),
-    ));
+    )));
   }
 }
 
@@ -643,8 +596,7 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
   const iv = tot + (<usize>(d * mPad) << 2); // indices, [k][s]
   const gq = iv + (<usize>(d * mPad) << 2); // dL/dq_out, [b][s]
   const gv = gq + qBlock; // dL/dv, [b][s]
-  const accG = gv + qBlock; // v128[rmax lenMax]
-  const accW = accG + (<usize>(rmax * lenMax) << 4); // v128[lenMax]
+  const accW = gv + qBlock; // v128[lenMax]
   const tt = accW + (<usize>lenMax << 4); // f32[lenMax]
   const dz = tt + (<usize>lenMax << 2), du = dz + (<usize>rmax << 2); // f32[rmax]
   const cav = du + (<usize>rmax << 2); // dL/da_j of the core, [j][s]
@@ -670,13 +622,8 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
     const rl = geti(ranks, k), rr = geti(ranks, k + 1), nk = geti(nPtr, k), len = rowLen(rl, nk);
     const core = cores + (<usize>geti(coreOff, k) << 2), gcore = grad + (<usize>geti(coreOff, k) << 2);
     const wk = w + (<usize>geti(wOff, k) << 2), aBytes = <usize>nk << 2;
-    const binary = nk == 2;
-    const onlyPair = binary && count > 4 && count <= 8; // pathOnlyPairBinary: no accG
-    if (binary && !onlyPair) {
-      if (count <= 4) zero4(accG, rr * len); // no pair step to store first
-      else for (let b = 0; b < rr; b++) zero4(v4(accG, b * len + 2 * rl), len - 2 * rl); // padding
-    }
-    if (!onlyPair) zero4(accW, len);
+    const binary = nk == 2, wg = wgrad + (<usize>geti(wOff, k) << 2);
+    zero4(wg, len >> 2);
     const q = qs + <usize>k * qBlock, qOut = q + qBlock, row = <usize>(k * mPad) << 2;
     // Three passes over the groups (so that the processor overlaps their chains).
     for (let s = 0; s < count; s += 4) {
@@ -716,29 +663,28 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
         ap += qStride;
       }
     }
-    // v = q G[:, i, :]: the path term, and gq <- G[:, i, :] gv.
+    // v = q G[:, i, :]: the path term, and gq <- G[:, i, :] gv; then the weight term,
+    // gq[a] += sum_j ca_j w[a, j] and dL/dw[a, j] += sum over samples of ca_j q[a]. Binary cores
+    // take their groups in pairs, both terms at once; other groups one by one.
     let s = 0;
-    if (onlyPair) {
-      pathOnlyPairBinary(
-        core, gcore, wk, wgrad + (<usize>geti(wOff, k) << 2), rl, rr, q, gq, qStride, gv, cav,
-        v128.load(iv + row), v128.load(iv + row, 16),
-      );
-      s = count;
-    } else if (binary) {
+    if (binary) {
       for (; s + 4 < count; s += 8) {
         const so = <usize>s << 2;
-        pathTwoBinary(core, rl, rr, q + so, gq + so, qStride, gv + so, v128.load(iv + row + so), v128.load(iv + row + so, 16), accG, s == 0);
+        pathPairBinary(
+          core, gcore, wk, wg, rl, rr, q + so, gq + so, qStride, gv + so, cav + so,
+          v128.load(iv + row + so), v128.load(iv + row + so, 16),
+        );
       }
     }
+    const singles = s;
     for (; s < count; s += 4) {
       const so = <usize>s << 2, ix = v128.load(iv + row + so), active = count - s;
-      if (binary) pathBody(true, core, gcore, rl, nk, rr, q + so, gq + so, qStride, gv + so, ix, active, accG);
-      else pathBody(false, core, gcore, rl, nk, rr, q + so, gq + so, qStride, gv + so, ix, active, accG);
+      if (binary) pathBody(true, core, gcore, rl, nk, rr, q + so, gq + so, qStride, gv + so, ix, active);
+      else pathBody(false, core, gcore, rl, nk, rr, q + so, gq + so, qStride, gv + so, ix, active);
     }
-    // log |a_i| - log sum_j |a_j|, a_j = q . w[:, j]: gq[a] += sum_j ca_j w[a, j] and
-    // dL/dw[a, j] = sum over samples of ca_j q[a] (lane-wise into accW).
-    if (!onlyPair) {
-      for (let s = 0; s < count; s += 4) {
+    if (singles < count) {
+      zero4(accW, len);
+      for (let s = singles; s < count; s += 4) {
         const so = <usize>s << 2;
         let cp = cav + so, wj = wk, accj = accW;
         for (let j = 0; j < nk; j++) {
@@ -757,9 +703,8 @@ export function gradient(m: Model, idx: usize, count: i32, work: usize, rmax: i3
           accj += 16;
         }
       }
-      reduceLanes(accW, wgrad + (<usize>geti(wOff, k) << 2), len, false);
+      reduceLanes(accW, wg, len);
     }
-    if (binary && !onlyPair) reduceLanes(accG, gcore, rr * len, true);
   }
   // 3. Through the contractions w_k and the interface vectors, from the left.
   for (let k = 0; k < d; k++) {
