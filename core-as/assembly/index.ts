@@ -128,20 +128,6 @@ export function interfaces(m: Model): void {
 @inline
 function weightsGroup(w: usize, rl: i32, nk: i32, qs: usize, qStride: usize, g: usize, gStride: usize): v128 {
   let total = f32x4.splat(0.0);
-  if (nk == 2) {
-    // Binary modes: both weights in one pass over q (the same sums in the same order).
-    let acc0 = total, acc1 = total, qa = qs, wa = w;
-    for (let a = 0; a < rl; a++) {
-      const qv = v128.load(qa);
-      acc0 = f32x4.add(acc0, f32x4.mul(qv, v128.load32_splat(wa)));
-      acc1 = f32x4.add(acc1, f32x4.mul(qv, v128.load32_splat(wa, 4)));
-      wa += 8;
-      qa += qStride;
-    }
-    v128.store(g, acc0);
-    v128.store(g + gStride, acc1);
-    return f32x4.add(f32x4.add(total, f32x4.abs(acc0)), f32x4.abs(acc1));
-  }
   let gi = g;
   const aBytes = <usize>nk << 2;
   for (let i = 0; i < nk; i++) {
