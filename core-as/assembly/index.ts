@@ -42,9 +42,6 @@ class Model {
 @inline function setf(p: usize, j: i32, v: f32): void {
   store<f32>(p + (<usize> j << 2), v);
 }
-@inline function addf(p: usize, j: i32, v: f32): void {
-  store<f32>(p + (<usize> j << 2), load<f32>(p + (<usize> j << 2)) + v);
-}
 @inline function f4(p: usize, j: i32): usize {
   return p + (<usize> j << 2);
 }
