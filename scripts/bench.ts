@@ -25,6 +25,7 @@ import {
   type SessionOptions,
 } from "../src/runtime/mod.ts";
 import { Rng } from "../src/core/rng.ts";
+import { exists } from "../src/io/fs.ts";
 
 const { values } = parseArgs({
   options: {
@@ -57,14 +58,6 @@ const loadavg = () => {
 };
 
 // ---------------------------------------------------------------------------- models
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function pythonHasTorch(): Promise<boolean> {
   try {

@@ -17,6 +17,8 @@
  * @module
  */
 
+import { exists } from "../io/fs.ts";
+
 /** A labelled image set: pixels in [0, 1], row-major [N, C, H, W]. */
 export interface ImageSet {
   /** Pixels scaled to [0, 1] (byte / 255), layout [N, C, H, W]. */
@@ -158,15 +160,6 @@ export function idxToImageSet(images: IdxArray, labels: IdxArray): ImageSet {
  */
 export async function readIdxImages(imagesPath: string, labelsPath: string): Promise<ImageSet> {
   return idxToImageSet(await readIdxFile(imagesPath), await readIdxFile(labelsPath));
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Where Debian's `dataset-fashion-mnist` package installs Fashion-MNIST. */
