@@ -36,7 +36,8 @@ run.json, which --replay reproduces).
 
 Models
   --generator NAME|PATH   shipped generator (sngan, vqvae) or an .onnx file   [sngan]
-  --target NAME|PATH      shipped target (sresnet18, scnn, cnn) or an .onnx   [sresnet18]
+  --target NAME|PATH      shipped target or an .onnx file: sresnet18 (T = 4),
+                          sresnet18t50 (the same weights at T = 50), scnn, cnn [sresnet18]
   --epoch N               checkpoint epoch of a shipped target                [last]
   --models-dir DIR        folder with manifest.json                           [models/]
   --list-layers           print the target's layers and exit

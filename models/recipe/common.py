@@ -210,7 +210,8 @@ def deno_fmt(path):
 def command_line():
     import shlex
 
-    return "python3 models/recipe/train.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    script = os.path.basename(sys.argv[0])
+    return f"python3 models/recipe/{script} " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
 def cosine_lr(base, epoch, batch, nb, epochs, warm=0):

@@ -13,8 +13,9 @@ vqvae_fmnist_decoder); the PyTorch weights come from the checkpoint named in the
       // targets: the first 4 test images of the dataset; generators: 2 fixed z
   "outputs": {
     "logits" | "image": {"shape": [...], "data": [...]},          // float32 values, row-major
-    "<layer>": {"shape": [B,...], "T": 4, "counts": "0124..."},   // spiking layers: one digit per
-        // element = number of spikes over T (rate = digit / T), row-major over [B, C, H, W] / [B, F]
+    "<layer>": {"shape": [B,...], "T": 4, "counts": "0124..."},   // spiking layers: the number of
+        // spikes over T of every element (rate = count / T) in as many decimal digits as T has
+        // (zero-padded: "0412..." for T = 50), row-major over [B, C, H, W] / [B, F]
     "<layer>": {"shape": [...], "data": [...]}                    // non-spiking (cnn relu) layers
   },
   "near_threshold": {"<layer>": [flat indices]},
@@ -22,6 +23,11 @@ vqvae_fmnist_decoder); the PyTorch weights come from the checkpoint named in the
       // spike, and then every later step of that unit): rates there may legitimately differ
   "tolerance": {"logits": 1e-4, "image": 1e-4}
 }
+
+Targets of T >= 10 steps are compared in bulk: over many steps a spike that rounding flipped near
+the threshold changes the later steps and layers (at T = 50 from the third spiking layer on), so
+their tolerance adds "counts" (most spikes any element may differ by) and "mean_rate" (largest
+mean |rate difference| of a layer) and the logits' is looser.
 """
 
 import argparse
@@ -38,6 +44,7 @@ import nets  # noqa: E402
 from common import REPO, deno_fmt, sha256  # noqa: E402
 
 TIE_EPS = 1e-5
+LONG_T = 10  # from this T on, spiking layers are compared in bulk (see above)
 
 
 def floats(t):
@@ -92,8 +99,9 @@ def target_fixture(meta, model, n):
         for name, m in layers:
             T = m.T
             counts = (m.rate * T).round().to(torch.int64)
-            assert counts.max() <= 9
-            out[name] = {"shape": list(m.rate.shape), "T": T, "counts": "".join(str(c) for c in counts.flatten().tolist())}
+            width = len(str(T))
+            out[name] = {"shape": list(m.rate.shape), "T": T,
+                         "counts": "".join(str(c).zfill(width) for c in counts.flatten().tolist())}
             mem = m.mem.view(T, *m.rate.shape)
             close = ((mem - m.thr).abs() < TIE_EPS).any(0).flatten()
             near[name] = torch.nonzero(close).flatten().tolist()
@@ -135,6 +143,8 @@ def main():
         if meta["kind"] == "target":
             n = 2 if meta["arch"] == "cnn" else args.n
             fx["input"], fx["outputs"], fx["near_threshold"] = target_fixture(meta, model, n)
+            if (meta.get("T") or 0) >= LONG_T:
+                fx["tolerance"].update({"logits": 5e-2, "counts": 3, "mean_rate": 2e-3})
         else:
             fx["input"], fx["outputs"] = generator_fixture(meta, model)
         p = os.path.join(args.fixtures, name + "_parity.json")

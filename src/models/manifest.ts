@@ -84,8 +84,24 @@ export async function loadManifest(base: URL = defaultModelsUrl): Promise<Manife
 }
 
 /**
- * Find a shipped model: by file name (`sresnet18_fmnist_e10.onnx`), by architecture
- * (`sresnet18`: its last epoch), or by architecture and epoch (`sresnet18@4`).
+ * The name a shipped model goes by: its file name up to the first underscore (`sresnet18` for
+ * `sresnet18_fmnist_e8.onnx`, `sresnet18t50` for `sresnet18t50_fmnist_e8.onnx`).
+ * @param entry the model
+ * @returns the name
+ * @example
+ * ```ts
+ * import { shippedName } from "./manifest.ts";
+ * const name = shippedName({ file: "vqvae_fmnist_decoder.onnx" } as never);
+ * if (name !== "vqvae") throw new Error(name);
+ * ```
+ */
+export function shippedName(entry: ModelEntry): string {
+  return entry.file.split("_")[0];
+}
+
+/**
+ * Find a shipped model: by file name (`sresnet18_fmnist_e10.onnx`), by name (`sresnet18`, see
+ * `shippedName`: its last epoch), or by name and epoch (`sresnet18@4`).
  * @param manifest the manifest
  * @param spec the name
  * @param kind "target" or "generator"
@@ -106,20 +122,20 @@ export function resolveModel(
   kind: "target" | "generator",
   epoch?: number,
 ): ModelEntry {
-  const [arch, at] = spec.split("@");
+  const [name, at] = spec.split("@");
   const wantEpoch = epoch ?? (at !== undefined ? Number(at) : undefined);
   const ofKind = manifest.models.filter((m) => m.kind === kind);
   const byFile = ofKind.find((m) => m.file === spec);
   if (byFile) return byFile;
-  const candidates = ofKind.filter((m) => m.arch === arch);
+  const candidates = ofKind.filter((m) => shippedName(m) === name);
   const pick = wantEpoch === undefined
     ? candidates.sort((a, b) => (b.epoch ?? 0) - (a.epoch ?? 0))[0]
     : candidates.find((m) => m.epoch === wantEpoch);
   if (!pick) {
-    const names = [...new Set(ofKind.map((m) => m.arch))];
+    const names = [...new Set(ofKind.map(shippedName))];
     const epochs = candidates.map((m) => m.epoch).filter((e) => e !== null && e !== undefined);
     const detail = candidates.length && wantEpoch !== undefined
-      ? `"${arch}" has epochs ${epochs.join(", ")}`
+      ? `"${name}" has epochs ${epochs.join(", ")}`
       : `shipped ${kind}s: ${names.join(", ")} (or a path to an .onnx file)`;
     throw new Error(
       `no ${kind} "${spec}"${wantEpoch !== undefined ? ` at epoch ${wantEpoch}` : ""}; ${detail}`,

@@ -27,6 +27,7 @@ import {
   type ModelEntry,
   resolveModel,
   sha256Hex,
+  shippedName,
 } from "./manifest.ts";
 import { Pipeline, selectableUnits, type UnitKind } from "./pipeline.ts";
 import { parseNeurons } from "./units.ts";
@@ -361,7 +362,7 @@ function latentOf(run: MeiRun, point: Int32Array): number[] {
 export function runName(run: MeiRun): string {
   const s = run.settings, e = run.models.target.entry;
   const target = e
-    ? `${e.arch}-e${e.epoch ?? "x"}`
+    ? `${shippedName(e)}-e${e.epoch ?? "x"}`
     : s.target.replace(/^.*\//, "").replace(/\.onnx$/, "");
   const neurons = s.neurons.replace(/[^\w-]/g, "_");
   const unit = s.unit === "channel"
