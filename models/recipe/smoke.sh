@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI smoke test of the training recipe: every recipe command on a tiny slice (300 train / 300
+# CI smoke test of the training recipe: every recipe command (retime.py too) on a tiny slice (300 train / 300
 # test images, one epoch, T = 2, tiny widths), end to end through ONNX export, manifest and parity
 # fixtures, all inside a temporary directory (shipped models and fixtures are not touched).
 #
@@ -38,10 +38,14 @@ PYEOF
 # resume path: a second run of a finished command must load last.pt and do nothing more
 "$PY" $R scnn "${COMMON[@]}" --ckpt-dir "$CK/scnn" --T 2 --hidden 32 > "$TMP/resume.log"
 grep "resumed from" "$TMP/resume.log"
+# retime path: the spiking ResNet at T = 12 (>= parity.py's LONG_T: a bulk-compared fixture)
+"$PY" models/recipe/retime.py --from "$CK/sresnet18/e1.pt" --epoch 1 --images 100 sresnet18 "${COMMON[@]}" \
+  --ckpt-dir "$CK/sresnet18t12" --T 12 --width 4 --tag sresnet18t12_fmnist
 "$PY" models/recipe/manifest.py --out-dir "$OUT"
 "$PY" models/recipe/parity.py --out-dir "$OUT" --fixtures "$TMP/fixtures" \
-  sresnet18_fmnist_e1 scnn_fmnist_e1 cnn_fmnist sngan_fmnist vqvae_fmnist_decoder
+  sresnet18_fmnist_e1 sresnet18t12_fmnist_e1 scnn_fmnist_e1 cnn_fmnist sngan_fmnist vqvae_fmnist_decoder
+grep -q '"mean_rate"' "$TMP/fixtures/sresnet18t12_fmnist_e1_parity.json"
 set +x
 n=$(ls "$OUT"/*.onnx | wc -l)
-[ "$n" -eq 7 ] || { echo "expected 7 onnx files, got $n"; exit 1; }
+[ "$n" -eq 8 ] || { echo "expected 8 onnx files, got $n"; exit 1; }
 echo "smoke OK: $n models in $OUT"
