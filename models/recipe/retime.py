@@ -10,7 +10,8 @@ its sidecar, as train.py does (the weights go to <ckpt-dir>/e<epoch>.pt for pari
 
 Why: the statistics depend on T (membrane potentials build up over more steps). The T = 4
 spiking ResNet18 run at T = 50 with its old statistics classifies 46% of test images; after
-re-estimation on 5,000 images, 88.1%. Training at T = 50 instead costs about 0.3 s per image on this 2-core CPU.
+re-estimation on 5,000 images, 88.1%. Training at T = 50 instead costs about 0.3 s per image on
+this 2-core CPU.
 Arguments after the retime options are train.py's (model, --T, --tag, --threads, --out-dir, ...).
 """
 
