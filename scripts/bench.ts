@@ -26,6 +26,7 @@ import {
 } from "../src/runtime/mod.ts";
 import { Rng } from "../src/core/rng.ts";
 import { exists } from "../src/io/fs.ts";
+import { loadManifest, resolveModel } from "../src/models/manifest.ts";
 
 const { values } = parseArgs({
   options: {
@@ -71,19 +72,10 @@ async function pythonHasTorch(): Promise<boolean> {
   }
 }
 
-async function newestTarget(): Promise<string> {
-  const names: string[] = [];
-  for await (const e of Deno.readDir("models")) {
-    if (/^sresnet18_fmnist_e\d+\.onnx$/.test(e.name)) names.push(e.name);
-  }
-  names.sort((a, b) => Number(a.match(/e(\d+)/)![1]) - Number(b.match(/e(\d+)/)![1]));
-  if (!names.length) throw new Error("no models/sresnet18_fmnist_e*.onnx; pass --target");
-  return `models/${names.at(-1)}`;
-}
-
 const torchPython = await pythonHasTorch();
 const haveTorch = torchPython && !values["no-torch"];
-const target = values.target || await newestTarget();
+const target = values.target ||
+  `models/${resolveModel(await loadManifest(), "sresnet18", "target").file}`;
 const targetMeta = `models/meta/${target.split("/").pop()!.replace(/\.onnx$/, ".json")}`;
 let generator = values.generator;
 let temporaryGenerator = false;

@@ -1,5 +1,6 @@
 // The protobuf reader/writer and the ONNX graph editor (src/onnx/), without any runtime.
 import { deepStrictEqual as assertEquals, ok as assert, throws as assertThrows } from "node:assert";
+import { loadManifest, resolveModel } from "../src/models/manifest.ts";
 import {
   fields,
   ProtoError,
@@ -100,8 +101,7 @@ Deno.test("bytes that are not a model give an OnnxFormatError", () => {
 });
 
 Deno.test("a shipped target parses: exported rate outputs and their ReduceMean nodes", async () => {
-  const path = await firstModel();
-  if (!path) return console.log("no models/sresnet18_fmnist_e*.onnx; skipped");
+  const path = `models/${resolveModel(await loadManifest(), "sresnet18", "target").file}`;
   const m = parseModel(await Deno.readFile(path));
   const outputs = m.graph.outputs.map((o) => o.name);
   assert(outputs.includes("logits") && outputs.includes("layer2.0.sn1"), outputs.join());
@@ -109,12 +109,3 @@ Deno.test("a shipped target parses: exported rate outputs and their ReduceMean n
   assertEquals(producer.opType, "ReduceMean");
   assertEquals(m.graph.inputs.map((i) => [i.name, i.dims]), [["image", ["B", 1, 28, 28]]]);
 });
-
-async function firstModel(): Promise<string | null> {
-  try {
-    for await (const e of Deno.readDir("models")) {
-      if (/^sresnet18_fmnist_e\d+\.onnx$/.test(e.name)) return `models/${e.name}`;
-    }
-  } catch { /* no models folder */ }
-  return null;
-}

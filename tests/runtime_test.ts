@@ -29,6 +29,7 @@ import {
   unitCount,
 } from "../src/runtime/mod.ts";
 import { Rng } from "../src/core/rng.ts";
+import { loadManifest, resolveModel } from "../src/models/manifest.ts";
 
 const T = 3, THRESHOLD = 0.3;
 const noLeaks = { sanitizeOps: false, sanitizeResources: false }; // backend worker threads live on
@@ -190,11 +191,10 @@ Deno.test({
     "shipped target: backends agree on rates, and a LIF layer's spikes average to its exported rate",
   ...noLeaks,
   fn: async () => {
-    const path = await newestTarget();
-    if (!path) return console.log("  no models/sresnet18_fmnist_e*.onnx; skipped");
+    const entry = resolveModel(await loadManifest(), "sresnet18", "target");
+    const path = `models/${entry.file}`, steps = entry.T!;
     const B = 5, x = images(B, 784, 3), layer = "layer2.0.sn1";
     const info = parseModel(await Deno.readFile(path));
-    const steps = await metaT(path);
     // The exported rate is ReduceMean over T of the spikes: read the spikes themselves.
     const mean = info.graph.nodes.find((n) => n.outputs.includes(layer))!;
     const spikes = mean.inputs[0];
@@ -408,27 +408,3 @@ Deno.test({
     assert(BackendError.name === "BackendError");
   },
 });
-
-async function newestTarget(): Promise<string | null> {
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir("models")) {
-      if (/^sresnet18_fmnist_e\d+\.onnx$/.test(e.name)) names.push(e.name);
-    }
-  } catch { /* no models folder */ }
-  names.sort((a, b) => Number(a.match(/e(\d+)/)![1]) - Number(b.match(/e(\d+)/)![1]));
-  return names.length ? `models/${names.at(-1)}` : null;
-}
-
-async function metaT(path: string): Promise<number> {
-  try {
-    const meta = JSON.parse(
-      await Deno.readTextFile(
-        path.replace(/^models\//, "models/meta/").replace(/\.onnx$/, ".json"),
-      ),
-    );
-    return meta.T ?? 4;
-  } catch {
-    return 4;
-  }
-}
