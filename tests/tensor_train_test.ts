@@ -56,6 +56,13 @@ Deno.test("elitism: every update holds the best point seen so far", () => {
   }
 });
 
+Deno.test("ties: every candidate tied with the k-th best joins the update", () => {
+  const batch = [3, 2, 1, 2, 2, 4].map((value, j) => ({ digits: Int32Array.of(j), value }));
+  assertEquals(new EliteArchive(0).select(batch, 2, true).map((c) => c.value), [1, 2, 2, 2]);
+  assertEquals(new EliteArchive(0).select(batch, 2).map((c) => c.value), [1, 2]);
+  assertEquals(new EliteArchive(0).select(batch, 10, true).length, 6);
+});
+
 Deno.test("without elitism, an update ranks only the batch (PROTES)", () => {
   const elite = new EliteArchive(0);
   elite.select([{ digits: Int32Array.of(0), value: -5 }], 1);
@@ -152,4 +159,34 @@ Deno.test("the lever parameters are checked with clear messages", () => {
     () => createOptimizer("tt-b", { space, budget: 10, params: { code: "grey" } }),
     /params\.code of "tt-b" must be one of binary, gray/,
   );
+});
+
+Deno.test("restart: a collapsed model starts afresh; without restart it stays collapsed", () => {
+  // Minimizing the number of ones over 24 bits: rank 1 with elitism and 8 Adam steps settles
+  // on the all-zero string within a few hundred evaluations.
+  const distinctPerBatch = (restart: number) => {
+    const opt = createOptimizer("tt-elite", {
+      space: { d: 24, n: 2 },
+      budget: 3000,
+      seed: 1,
+      params: { restart },
+    });
+    const distinct: number[] = [];
+    while (opt.evaluations < 3000) {
+      const batch = opt.ask() as Int32Array[];
+      distinct.push(new Set(batch.map((p) => p.join())).size / batch.length);
+      opt.tell(batch, batch.map((p) => p.reduce((a, b) => a + b, 0)));
+    }
+    assertEquals(opt.best!.value, 0);
+    return distinct;
+  };
+  // The batch that follows a collapsed one (fewer than half of its candidates distinct).
+  const next = (fractions: number[]) =>
+    fractions.flatMap((f, j) => f < 0.5 && j + 1 < fractions.length ? [fractions[j + 1]] : []);
+  const kept = next(distinctPerBatch(0)), restarted = next(distinctPerBatch(0.5));
+  // Without restarts the model stays collapsed; with them the next batch comes from a fresh
+  // model (nearly uniform over 2^24 points: all or nearly all distinct).
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  assert(kept.length > 0 && mean(kept) < 0.7, `${kept}`);
+  assert(restarted.length > 0 && restarted.every((f) => f >= 0.9), `${restarted}`);
 });

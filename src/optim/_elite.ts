@@ -36,16 +36,18 @@ export class EliteArchive {
    * batch to the archive.
    * @param batch points measured since the last update
    * @param kTop how many to keep
+   * @param ties also keep every further point whose value equals the k-th (a cut through
+   *   tied values is arbitrary)
    * @returns the points to train on, best first
    */
-  select(batch: Scored[], kTop: number): Scored[] {
+  select(batch: Scored[], kTop: number, ties = false): Scored[] {
     const pool = [...batch, ...this.entries];
     const order = smallest(pool.map((s) => s.value), pool.length);
     // With an archive, a point seen again is counted once (its best value); without one, as in
     // PROTES, the batch's k_top best are kept as they are.
     const chosen: Scored[] = [], seen = new Set<string>();
     for (const j of order) {
-      if (chosen.length === kTop) break;
+      if (chosen.length >= kTop && !(ties && pool[j].value === chosen[kTop - 1].value)) break;
       if (this.size > 0) {
         const key = pool[j].digits.join();
         if (seen.has(key)) continue;

@@ -31,7 +31,20 @@ import { priorCores } from "./_prior_start.ts";
 import { registerMethod } from "./registry.ts";
 import type { Minimizer, MinimizerContext, ParamSpec, ResolvedSpace } from "./types.ts";
 
-function protesParams(defaults: { k: number; k_top: number; lr: number; p: number }) {
+/** Defaults of a preset: K, k_top, lr and p always; the others where they differ. */
+interface PresetDefaults {
+  k: number;
+  k_top: number;
+  lr: number;
+  p: number;
+  k_gd?: number;
+  r?: number;
+  code?: DigitCode;
+  elite?: number;
+  restart?: number;
+}
+
+function protesParams(defaults: PresetDefaults) {
   return {
     k: {
       default: defaults.k,
@@ -45,9 +58,9 @@ function protesParams(defaults: { k: number; k_top: number; lr: number; p: numbe
       min: 1,
       doc: "best candidates kept for the update",
     },
-    k_gd: { default: 1, type: "integer", min: 1, doc: "Adam steps per iteration" },
+    k_gd: { default: defaults.k_gd ?? 1, type: "integer", min: 1, doc: "Adam steps per iteration" },
     lr: { default: defaults.lr, min: 0, exclusiveMin: true, doc: "Adam learning rate" },
-    r: { default: 5, type: "integer", min: 1, doc: "tensor-train rank" },
+    r: { default: defaults.r ?? 5, type: "integer", min: 1, doc: "tensor-train rank" },
     p: {
       default: defaults.p,
       type: "integer",
@@ -55,13 +68,13 @@ function protesParams(defaults: { k: number; k_top: number; lr: number; p: numbe
       doc: "digit size of quantized modes (0: no quantization; 2: binary modes)",
     },
     code: {
-      default: "binary",
+      default: defaults.code ?? "binary",
       type: "string",
       choices: ["binary", "gray"],
       doc: "digits of quantized modes: plain or reflected Gray code (neighbours one digit apart)",
     },
     elite: {
-      default: 0,
+      default: defaults.elite ?? 0,
       type: "integer",
       min: 0,
       doc: "best distinct points seen so far that join every update's ranking (0: none)",
@@ -79,6 +92,18 @@ function protesParams(defaults: { k: number; k_top: number; lr: number; p: numbe
       min: 1,
       doc: "mean number of coordinates a local-search candidate moves",
     },
+    restart: {
+      default: defaults.restart ?? 0,
+      min: 0,
+      max: 1,
+      doc: "restart from a fresh model (and empty archive) when fewer than this fraction of " +
+        "a batch's K candidates are distinct (0: never)",
+    },
+    ties: {
+      default: false,
+      type: "boolean",
+      doc: "also train on every candidate tied with the k_top-th best (coarse firing rates tie)",
+    },
     radius: { default: 1, type: "integer", min: 1, doc: "largest grid step of a local move" },
     prior: {
       default: undefined,
@@ -92,18 +117,23 @@ function protesParams(defaults: { k: number; k_top: number; lr: number; p: numbe
 
 function createProtes({ space, rng, params }: MinimizerContext): Minimizer {
   if (space.kind !== "grid") throw new Error("PROTES searches grid spaces");
-  const { k, k_top: kTop, k_gd: kGd, lr, r, p, elite, local, moves, radius } = params as Record<
-    string,
-    number
-  >;
+  const { k, k_top: kTop, k_gd: kGd, lr, r, p, elite, local, moves, radius, restart } =
+    params as Record<
+      string,
+      number
+    >;
   const code = params.code as DigitCode;
   const quantized = p >= 2 ? new QuantizedSpace(space.n, p, code) : undefined;
   const modes = quantized ? quantized.digitN : space.n;
-  const tt = new TensorTrain(modes, r, rng);
-  if (params.prior) tt.cores = priorCores(quantized!, r, params.prior as number[], rng);
+  const start = () => {
+    const model = new TensorTrain(modes, r, rng);
+    if (params.prior) model.cores = priorCores(quantized!, r, params.prior as number[], rng);
+    return model;
+  };
+  let tt = start();
   const dm = modes.length, d = space.d;
   const toModel = (point: Int32Array) => quantized ? quantized.toDigits(point) : point.slice();
-  const archive = new EliteArchive(elite);
+  let archive = new EliteArchive(elite);
   let asked: Int32Array[] = []; // the model's multi-indices of the last batch
   let foreign: Scored[] = []; // informed since the last update
   // A local-search candidate: the best point so far with about `moves` coordinates moved.
@@ -132,6 +162,13 @@ function createProtes({ space, rng, params }: MinimizerContext): Minimizer {
       // Views of one fresh array per batch (no copy per candidate).
       const points = Array.from({ length: k }, (_, s) => coords.subarray(s * d, (s + 1) * d));
       asked = points.map((_, s) => digits.subarray(s * dm, (s + 1) * dm));
+      // A collapsed model (few distinct candidates) starts afresh, archive included; the best
+      // point seen so far stays the run's best (the driver keeps it).
+      if (restart > 0 && new Set(asked.map((a) => a.join())).size < restart * k) {
+        tt = start();
+        archive = new EliteArchive(elite);
+      }
+
       const best = archive.entries[0];
       if (local > 0 && best) {
         const centre = quantized ? quantized.fromDigits(best.digits) : best.digits;
@@ -156,7 +193,7 @@ function createProtes({ space, rng, params }: MinimizerContext): Minimizer {
         ...foreign,
       ];
       foreign = [];
-      const top = archive.select(batch, kTop);
+      const top = archive.select(batch, kTop, params.ties as boolean);
       const chosen = new Int32Array(top.length * dm);
       top.forEach((s, j) => chosen.set(s.digits, j * dm));
       for (let step = 0; step < kGd; step++) tt.adamStep(chosen, lr);
@@ -214,3 +251,24 @@ for (const [name, k, kTop, lr] of presets) {
     create: createProtes,
   });
 }
+
+// The preset that came out of the neuron panel (docs/tensor_train.md, "What was kept").
+registerMethod({
+  name: "tt-elite",
+  description: "PROTES on Gray-coded binary modes, rank 1, elitism (10 best seen), 8 Adam steps " +
+    "per iteration (K=25, k_top=5, lr=0.05)",
+  spaces: ["grid"],
+  params: protesParams({
+    k: 25,
+    k_top: 5,
+    lr: 0.05,
+    p: 2,
+    k_gd: 8,
+    r: 1,
+    code: "binary",
+    elite: 10,
+    restart: 0.5,
+  }),
+  check: checkProtes,
+  create: createProtes,
+});
