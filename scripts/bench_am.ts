@@ -40,7 +40,8 @@ const HELP = `Usage: deno run -A scripts/bench_am.ts [options]
   --methods LIST      registry names (default cma-diag,portfolio,tt-b); the references
                       cma-diag and portfolio are always run
   --method SPEC       add a variant, label=name:{json params} (repeatable)
-  --layers LIST       layers of the T = 4 network (default sn1,layer1.0.sn1,layer2.1.sn2,layer4.1.sn2)
+  --layers LIST       layers of the T = 4 network (default sn1,layer1.0.sn1,layer2.1.sn2,layer4.1.sn2;
+                      none: only the T = 50 layer)
   --neurons LIST      channels of each layer (default 0-7)
   --configs LIST      ${Object.keys(PANEL_CONFIGS).join(",")} (default all)
   --seeds N           seeds 0..N-1 (default 3)
@@ -125,7 +126,7 @@ for (const c of configs) {
 }
 const budgets = v.budgets.split(",").map((b) => count("budgets", b)).sort((a, b) => a - b);
 const seeds = count("seeds", v.seeds), t50Seeds = count("t50-seeds", v["t50-seeds"]);
-const layers = v.layers.split(",").filter(Boolean);
+const layers = v.layers === "none" ? [] : v.layers.split(",").filter(Boolean);
 let neurons: number[];
 try {
   neurons = parseNeurons(v.neurons, 16, "the panel layers (16 channels in the smallest)");
@@ -292,9 +293,9 @@ async function figure(target: string, file: string) {
     };
   });
   const chart = {
-    title: `${target}: median best so far / cma-diag's final (budget ${budget})`,
+    title: `${target}, budget ${budget}`,
     xLabel: "evaluations per neuron",
-    yLabel: "best / cma-diag final",
+    yLabel: "median best so far / cma-diag final",
     logX: true,
     series,
   };
@@ -304,11 +305,11 @@ async function figure(target: string, file: string) {
 
 const t0 = performance.now();
 await panel("sresnet18", layers, configs, seeds);
-const out = tables(
+const out = layers.length === 0 ? [] : tables(
   "sresnet18",
   `sresnet18 (T = 4): ${layers.length} layers x ${neurons.length} neurons x ${configs.length} configs x ${seeds} seeds`,
 );
-await figure("sresnet18", "convergence");
+if (layers.length) await figure("sresnet18", "convergence");
 if (v["t50-layer"] !== "none") {
   await panel("sresnet18t50", [v["t50-layer"]], ["sngan-uniform"], t50Seeds);
   out.push(
