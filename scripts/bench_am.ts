@@ -27,6 +27,7 @@ import {
   evaluationsToReach,
   openPanelNetwork,
   PANEL_CONFIGS,
+  type PanelNetwork,
   readsBudget,
   runPanel,
 } from "../src/bench/neuron_panel.ts";
@@ -52,6 +53,8 @@ const HELP = `Usage: deno run -A scripts/bench_am.ts [options]
   --out DIR           output folder (default runs/bench_am)
   --resume FILE       runs.jsonl of an earlier run (repeatable): its runs with the same
                       target, layer, config, seed, budget and label are not run again
+  --report            run nothing: print the tables and figures of the --resume runs that
+                      fall in the panel (the cells column says how many there are)
 `;
 
 const { values: v } = parseArgs({
@@ -67,6 +70,7 @@ const { values: v } = parseArgs({
     "t50-seeds": { type: "string", default: "1" },
     out: { type: "string", default: "runs/bench_am" },
     resume: { type: "string", multiple: true, default: [] },
+    report: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -167,19 +171,25 @@ await Deno.writeTextFile(jsonl, kept.map((r) => JSON.stringify(r) + "\n").join("
 async function panel(target: string, layerList: string[], configList: string[], nSeeds: number) {
   for (const layer of layerList) {
     for (const config of configList) {
-      const net = await openPanelNetwork(target, PANEL_CONFIGS[config], layer, neurons).catch(
-        (e) => fail(`cannot open ${target} ${layer} with ${config}: ${(e as Error).message}`),
-      );
+      let opened: PanelNetwork | undefined; // opened on the first run it has to do
+      const open = async () =>
+        opened ??= await openPanelNetwork(target, PANEL_CONFIGS[config], layer, neurons).catch(
+          (e) => fail(`cannot open ${target} ${layer} with ${config}: ${(e as Error).message}`),
+        );
       for (let seed = 0; seed < nSeeds; seed++) {
         for (const m of variants) {
-          const own = readsBudget(m.name, net.space) ? budgets : [budgets[budgets.length - 1]];
+          // Budget dependence is a property of the method, not of the space.
+          const own = readsBudget(m.name, { d: 4, n: 8 }) ? budgets : [budgets[budgets.length - 1]];
+          for (const budget of budgets) {
+            const done = kept.find((r) =>
+              sameRun(r, { target, layer, config, seed, budget, method: m.label })
+            );
+            if (done) rows.push(done);
+          }
           for (const budget of own) {
             const id = { target, layer, config, seed, budget, method: m.label };
-            const done = kept.find((r) => sameRun(r, id));
-            if (done) {
-              rows.push(done);
-              continue;
-            }
+            if (v.report || rows.some((r) => sameRun(r, id))) continue;
+            const net = await open();
             const t0 = performance.now(), before = { ...net.counts };
             const params = { ...m.params };
             if (params.prior === true) {
@@ -215,15 +225,16 @@ interface Cell {
   final: number;
   history: HistoryEntry[];
 }
-function cells(target: string, method: string, budget: number): Map<string, Cell> {
+function cells(target: string, label: string, budget: number): Map<string, Cell> {
+  const variant = variants.find((m) => m.label === label)!;
+  const independent = !readsBudget(variant.name, { d: 4, n: 8 });
   const out = new Map<string, Cell>();
-  for (const r of rows) {
-    if (r.target !== target || r.method !== method) continue;
-    // A budget-dependent method has a run of its own; the others are read off the longest run.
-    const exact = rows.some((x) =>
-      x.method === method && x.target === target && x.budget === budget
-    );
-    if (exact ? r.budget !== budget : r.budget < budget) continue;
+  // A run at this budget, or (budget-independent methods) a longer run read up to the budget.
+  const usable = rows.filter((r) =>
+    r.target === target && r.method === label &&
+    (r.budget === budget || (independent && r.budget > budget))
+  ).sort((a, b) => Number(a.budget === budget) - Number(b.budget === budget));
+  for (const r of usable) {
     r.finals.forEach((_, u) => {
       const key = `${r.layer}|${r.config}|${neurons[u]}|${r.seed}`;
       const history = r.histories[u].filter((h) => h.evaluations <= budget);
@@ -243,8 +254,8 @@ function tables(target: string, title: string): string[] {
         `reach the reference's final value (capped at ${budget}; the reference's own in the ` +
         `reference's row).`,
       "",
-      "| method | median final | / cma-diag | / portfolio | evals to cma-diag's | evals to portfolio's |",
-      "| --- | --: | --: | --: | --: | --: |",
+      "| method | cells | median final | / cma-diag | / portfolio | evals to cma-diag's | evals to portfolio's |",
+      "| --- | --: | --: | --: | --: | --: | --: |",
     );
     const refs = REFERENCES.map((r) => cells(target, r, budget));
     for (const m of variants) {
@@ -265,7 +276,7 @@ function tables(target: string, title: string): string[] {
         };
       });
       lines.push(
-        `| ${m.label} | ${fmt(median([...mine.values()].map((c) => c.final)))} | ${
+        `| ${m.label} | ${mine.size} | ${fmt(median([...mine.values()].map((c) => c.final)))} | ${
           cols[0].ratio
         } | ${cols[1].ratio} | ${cols[0].evals} | ${cols[1].evals} |`,
       );
