@@ -155,11 +155,16 @@ const sameRun = (a: Omit<Row, "finals" | "histories">, b: Omit<Row, "finals" | "
   a.budget === b.budget && a.method === b.method;
 const earlier: Row[] = [];
 for (const file of v.resume) {
+  let text = "";
   try {
-    const text = await Deno.readTextFile(file);
+    text = await Deno.readTextFile(file);
+  } catch {
+    fail(`--resume ${file}: cannot read the file (give the runs.jsonl of an earlier run)`);
+  }
+  try {
     earlier.push(...text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as Row));
-  } catch (e) {
-    fail(`--resume ${file}: ${(e as Error).message}`);
+  } catch {
+    fail(`--resume ${file}: not a runs.jsonl (one JSON object per line)`);
   }
 }
 await Deno.mkdir(v.out, { recursive: true });
