@@ -263,17 +263,22 @@ function tables(target: string, title: string): string[] {
       "| --- | --: | --: | --: | --: | --: | --: |",
     );
     const refs = REFERENCES.map((r) => cells(target, r, budget));
-    for (const m of variants) {
-      const mine = cells(target, m.label, budget);
-      if (mine.size === 0) continue;
+    /** Ratios to a reference and evaluations to reach its final value, over shared cells. */
+    const against = (mine: Map<string, Cell>, ref: Map<string, Cell>, config?: string) => {
+      const ratios: number[] = [], evals: number[] = [];
+      for (const [key, c] of mine) {
+        const rc = ref.get(key);
+        if (!rc || (config && key.split("|")[1] !== config)) continue;
+        ratios.push(rc.final === 0 ? (c.final === 0 ? 1 : Infinity) : c.final / rc.final);
+        evals.push(evaluationsToReach(c.history, rc.final, budget));
+      }
+      return { ratios, evals };
+    };
+    const present = variants.map((m) => ({ m, mine: cells(target, m.label, budget) }))
+      .filter((x) => x.mine.size > 0);
+    for (const { m, mine } of present) {
       const cols = refs.map((ref) => {
-        const ratios: number[] = [], evals: number[] = [];
-        for (const [key, c] of mine) {
-          const rc = ref.get(key);
-          if (!rc) continue;
-          ratios.push(rc.final === 0 ? (c.final === 0 ? 1 : Infinity) : c.final / rc.final);
-          evals.push(evaluationsToReach(c.history, rc.final, budget));
-        }
+        const { ratios, evals } = against(mine, ref);
         const b = bootstrapMedian(ratios);
         return {
           ratio: `${fmt(b.median)} [${fmt(b.lower)}, ${fmt(b.upper)}]`,
@@ -285,6 +290,25 @@ function tables(target: string, title: string): string[] {
           cols[0].ratio
         } | ${cols[1].ratio} | ${cols[0].evals} | ${cols[1].evals} |`,
       );
+    }
+    // The same medians per generator/grid configuration (no interval).
+    const shown = configs.filter((c) =>
+      present.some(({ mine }) => [...mine.keys()].some((k) => k.split("|")[1] === c))
+    );
+    if (shown.length > 1) {
+      lines.push(
+        "",
+        `Per configuration, median ratio to cma-diag / to portfolio (budget ${budget}):`,
+        "",
+        `| method | ${shown.join(" | ")} |`,
+        `| --- |${shown.map(() => " --: |").join("")}`,
+      );
+      for (const { m, mine } of present) {
+        const cols = shown.map((c) =>
+          refs.map((ref) => fmt(median(against(mine, ref, c).ratios))).join(" / ")
+        );
+        lines.push(`| ${m.label} | ${cols.join(" | ")} |`);
+      }
     }
     lines.push("");
   }
@@ -300,7 +324,7 @@ async function figure(target: string, file: string) {
   );
   const series: Series[] = variants.map((m) => {
     const mine = [...cells(target, m.label, budget).values()].filter((c) =>
-      ref.get(c.key)!.final > 0
+      (ref.get(c.key)?.final ?? 0) > 0
     );
     return {
       name: m.label,

@@ -15,7 +15,7 @@
  * @example
  * ```ts
  * import { priorCores } from "./_prior_start.ts";
- * import type { QuantizedSpace } from "../space/quantize.ts";
+ * import { QuantizedSpace } from "../space/quantize.ts";
  * import { TensorTrain } from "../core/tt.ts";
  * import { Rng } from "../core/rng.ts";
  * const q = new QuantizedSpace([8, 8], 2, "gray");
