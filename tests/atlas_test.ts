@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { readReport, readSweeps } from "../src/atlas/read.ts";
 import { buildSite, writeSite } from "../src/atlas/site.ts";
-import { efficiency, quartiles } from "../src/atlas/_model.ts";
+import { bestSoFar, efficiency, quartiles } from "../src/atlas/_model.ts";
 import type { SweepRecord } from "../src/atlas/read.ts";
 import { sha256Hex } from "../src/models/manifest.ts";
 
@@ -146,7 +146,7 @@ Deno.test("atlas: without a report, no labels, filters or natural images", async
   assert.match(layer, new RegExp(`class ${first.predicted_class} \\d+%`), "classes without names");
 });
 
-Deno.test("atlas: query-efficiency quartiles by exact enumeration", () => {
+Deno.test("atlas: best-so-far grids and query-efficiency quartiles by exact enumeration", () => {
   const base = {
     target: "t@1",
     arch: "t",
@@ -154,36 +154,42 @@ Deno.test("atlas: query-efficiency quartiles by exact enumeration", () => {
     layer: "l",
     seed: 0,
     noise: 0,
-    budget: 200,
-    evaluations: 200,
+    budget: 10,
+    evaluations: 10,
     class_probs: null,
     predicted_class: null,
     class_probability: null,
     image: "x",
     image_sha256: "0".repeat(64),
   };
-  const rec = (neuron: number, method: string, c: [number, number][], r90: number) => ({
+  const rec = (neuron: number, method: string, history: [number, number][], r90: number) => ({
     ...base,
     key: `${neuron}${method}`,
     neuron,
     method,
-    activation: c[1][1],
-    clean_activation: c[1][1],
-    curve: c,
+    activation: history.at(-1)![1],
+    clean_activation: history.at(-1)![1],
+    history,
     reached: { "90": r90 },
   });
-  // Neuron 0: a reaches 4, b reaches 2 (reference 4); neuron 1: a 3, b 6 (reference 6).
+  // Grid 1, 2, 5, 10; neuron 0: a ends at 4, b at 2 (reference 4); neuron 1: a 3, b 6 (6).
+  const n0a = rec(0, "a", [[1, 1], [4, 2], [10, 4]], 10);
+  assert.deepEqual(bestSoFar(n0a), [[1, 1], [2, 1], [5, 2], [10, 4]]);
+  const n1a = rec(1, "a", [[2, 3]], 2);
+  assert.deepEqual(bestSoFar(n1a), [[2, 3], [5, 3], [10, 3]]);
   const eff = efficiency([
-    rec(0, "a", [[100, 2], [200, 4]], 150),
-    rec(0, "b", [[100, 1], [200, 2]], 120),
-    rec(1, "a", [[100, 3], [200, 3]], 100),
-    rec(1, "b", [[100, 3], [200, 6]], 190),
+    n0a,
+    rec(0, "b", [[1, 2]], 1),
+    n1a,
+    rec(1, "b", [[1, 1], [6, 6]], 6),
   ]);
   const a = eff.find((e) => e.method === "a")!, b = eff.find((e) => e.method === "b")!;
-  assert.deepEqual(a.x, [100, 200]);
-  assert.deepEqual(a.median, [(2 / 4 + 3 / 6) / 2, (1 + 3 / 6) / 2]);
-  assert.deepEqual(b.median, [(1 / 4 + 3 / 6) / 2, (2 / 4 + 1) / 2]);
-  assert.equal(a.evalsTo90, 125);
+  // Neuron 1's search a had no value at 1 evaluation: the curve starts at 2.
+  assert.deepEqual(a.x, [2, 5, 10]);
+  assert.deepEqual(a.median, [(1 / 4 + 3 / 6) / 2, (2 / 4 + 3 / 6) / 2, (1 + 3 / 6) / 2]);
+  assert.deepEqual(b.x, [1, 2, 5, 10]);
+  assert.deepEqual(b.median.at(-1), (2 / 4 + 1) / 2);
+  assert.equal(a.evalsTo90, 6);
   assert.deepEqual(quartiles([4, 1, 3, 2, 5]), [2, 3, 4]);
 });
 

@@ -54,7 +54,7 @@ const SCRIPT = `(() => {
     grid.append(...cards);
   };
   for (const r of document.querySelectorAll("input[name=sort]")) r.addEventListener("change", sort);
-  sort();
+  if (!document.querySelector("#sort-n:checked")) sort(); // a sort the browser restored
 })();`;
 
 /**

@@ -189,6 +189,27 @@ export function bestCell(
   return best;
 }
 
+/**
+ * A search's best so far at 1, 2, 5, 10, 20, 50, ... evaluations below its budget and at the
+ * evaluations it spent, from its history of improvements.
+ * @param r the record
+ * @returns [evaluations, best so far] pairs (counts before the first improvement left out)
+ */
+export function bestSoFar(r: SweepRecord): [number, number][] {
+  const at: number[] = [];
+  for (let m = 1; m < r.evaluations; m *= 10) {
+    for (const k of [1, 2, 5]) if (k * m < r.evaluations) at.push(k * m);
+  }
+  at.push(r.evaluations);
+  const out: [number, number][] = [];
+  let j = -1;
+  for (const e of at) {
+    while (j + 1 < r.history.length && r.history[j + 1][0] <= e) j++;
+    if (j >= 0) out.push([e, r.history[j][1]]);
+  }
+  return out;
+}
+
 /** Quartiles of a sample (linear interpolation between order statistics). */
 export function quartiles(values: number[]): [number, number, number] {
   const s = [...values].sort((a, b) => a - b);
@@ -216,8 +237,8 @@ export interface Efficiency {
 }
 
 /**
- * Query-efficiency curves: for every search, its best so far divided by the best final value
- * that any method reached on the same target, layer, neuron, seed and noise level; per
+ * Query-efficiency curves: for every search, its best so far (`bestSoFar`) divided by the best
+ * final value that any method reached on the same target, layer, neuron, seed and noise level; per
  * method, noise level and budget the quartiles over searches at each evaluation count of the
  * curves.
  * @param records the records
@@ -228,8 +249,7 @@ export function efficiency(records: SweepRecord[]): Efficiency[] {
   const group = (r: SweepRecord) => [r.target, r.layer, r.neuron, r.seed, r.noise].join("\u0000");
   const reference = new Map<string, number>();
   for (const r of records) {
-    const final = r.curve.at(-1)?.[1] ?? r.activation;
-    reference.set(group(r), Math.max(reference.get(group(r)) ?? -Infinity, final));
+    reference.set(group(r), Math.max(reference.get(group(r)) ?? -Infinity, r.activation));
   }
   const out: Efficiency[] = [];
   const rising = (v: number[]) => [...new Set(v)].sort((a, b) => a - b);
@@ -245,7 +265,7 @@ export function efficiency(records: SweepRecord[]): Efficiency[] {
         const at = new Map<number, number[]>();
         for (const r of usable) {
           const ref = reference.get(group(r))!;
-          for (const [e, v] of r.curve) {
+          for (const [e, v] of bestSoFar(r)) {
             if (!at.has(e)) at.set(e, []);
             at.get(e)!.push(v / ref);
           }

@@ -41,7 +41,8 @@ export interface SweepRecord {
   predicted_class: number | null;
   class_probability: number | null;
   reached: Record<string, number>;
-  curve: [number, number][];
+  /** Every improvement: [evaluations, best so far]. */
+  history: [number, number][];
   image: string;
   image_sha256: string;
 }
@@ -182,12 +183,12 @@ function recordProblem(r: Record<string, unknown>): string | undefined {
     return `"class_probability" must be a number or null`;
   }
   if (!isObject(r.reached)) return `"reached" must be an object`;
-  const curve = r.curve;
+  const history = r.history;
   if (
-    !Array.isArray(curve) ||
-    !curve.every((p) => Array.isArray(p) && p.length === 2 && p.every(isNumber))
+    !Array.isArray(history) ||
+    !history.every((p) => Array.isArray(p) && p.length === 2 && p.every(isNumber))
   ) {
-    return `"curve" must be a list of [evaluations, best] pairs`;
+    return `"history" must be a list of [evaluations, best] pairs`;
   }
   return undefined;
 }

@@ -28,6 +28,7 @@ import {
   type AtlasModel,
   atlasModel,
   bestCell,
+  bestSoFar,
   cellKey,
   type Checkpoint,
   efficiency,
@@ -231,18 +232,20 @@ function layerPageHtml(ctx: Ctx, a: ArchView, l: LayerView, c: Checkpoint): stri
     const classes = ["card", an?.label ?? "", sel !== null ? "sel" : ""].filter(Boolean).join(" ");
     const alt = `MEI of neuron ${n} (${r.method}): activation ${f3(r.clean_activation)}` +
       (cls ? `, classified ${cls}` : "");
+    const selText = sel === null
+      ? ""
+      : sel === r.predicted_class
+      ? "selective"
+      : `selective: ${className(ctx, a.name, sel)}`;
     const tag = an
-      ? `<span class="tag ${an.label}">${an.label}${
-        sel !== null ? `, selective: ${esc(className(ctx, a.name, sel))}` : ""
-      }</span>`
+      ? `<span class="tag ${an.label}">${an.label}</span>${
+        selText ? `<span class="tag">${esc(selText)}</span>` : ""
+      }`
       : "";
-    return `<li class="${classes}" style="--a:${byAct.findIndex((x) => x.n === n)};--c:${
-      byClass.findIndex((x) => x.n === n)
-    }" data-n="${n}" data-a="${byAct.findIndex((x) => x.n === n)}" data-c="${
-      byClass.findIndex((x) => x.n === n)
-    }"><a href="n${n}.html#${esc(c.stem)}"><img src="../../${
-      ctx.img.get(r.image_sha256)
-    }" width="102" height="102" alt="${
+    const rankA = byAct.findIndex((x) => x.n === n), rankC = byClass.findIndex((x) => x.n === n);
+    return `<li class="${classes}" style="--a:${rankA};--c:${rankC}" data-n="${n}" data-a="${rankA}" data-c="${rankC}"><a href="n${n}.html#${
+      esc(c.stem)
+    }"><img src="../../${ctx.img.get(r.image_sha256)}" width="102" height="102" alt="${
       esc(alt)
     }"><span class="n">#${n}</span><span class="act" title="activation">${
       f3(r.clean_activation)
@@ -250,12 +253,13 @@ function layerPageHtml(ctx: Ctx, a: ArchView, l: LayerView, c: Checkpoint): stri
   }).join("");
   const s = summaryOf(ctx, a.name, l.name, c.epoch);
   const units = ctx.facts.units.get(`${a.name}\0${l.name}`);
+  const methodsUsed = model.methods.filter((m) => shown.some((x) => x.r.method === m));
   const facts = [
     `<li><b>${shown.length}</b> neurons searched${units ? ` of ${units}` : ""}</li>`,
     c.testAccuracy === undefined ? "" : `<li>test accuracy <b>${pct(c.testAccuracy)}</b></li>`,
-    `<li>each MEI: the best of ${esc([...new Set(shown.map((x) => x.r.method))].join(", "))}${
-      model.noise ? ` at noise ${model.noise}` : ""
-    }</li>`,
+    `<li>${methodsUsed.length > 1 ? "each MEI: the best of" : "MEIs found by"} ${
+      esc(methodsUsed.join(", "))
+    }${model.noise ? ` at noise ${model.noise}` : ""}</li>`,
     s
       ? `<li>selective <b>${f3(s.fraction_selective)}</b>${
         ci(s.fraction_selective_ci)
@@ -315,10 +319,11 @@ function convergenceSvg(
     xLabel: "evaluations",
     yLabel: "best activation",
     logX: true,
-    series: ctx.model.methods.flatMap((m): Series[] => {
+    series: ctx.model.methods.flatMap((m, j): Series[] => {
       const cell = ctx.model.cells.get(cellKey(a.name, l.name, n, c.target, m));
+      const curve = cell ? bestSoFar(cell.best) : [];
       return cell
-        ? [{ name: m, x: cell.best.curve.map((p) => p[0]), y: cell.best.curve.map((p) => p[1]) }]
+        ? [{ name: m, x: curve.map((p) => p[0]), y: curve.map((p) => p[1]), dash: j % 2 === 1 }]
         : [];
     }),
   }));
@@ -434,7 +439,7 @@ function neuronPageHtml(
       return cell
         ? [
           `<tr><th scope="row">${esc(c.text)}</th><td>${esc(m)}</td><td>${
-            cell.best.curve.map(([e, v]) => `${e}: ${f3(v)}`).join(", ")
+            bestSoFar(cell.best).map(([e, v]) => `${e}: ${f3(v)}`).join(", ")
           }</td></tr>`,
         ]
         : [];
@@ -489,6 +494,7 @@ async function methodsPage(ctx: Ctx, sweeps: Sweeps): Promise<string> {
     logX: true,
     series: eff.filter((e) => e.noise === noise && e.budget === budget).map((e) => ({
       name: e.method,
+      dash: ctx.model.methods.indexOf(e.method) % 2 === 1,
       x: e.x,
       y: e.median,
       lower: e.q1,
