@@ -107,7 +107,7 @@ export const STYLE =
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
   color: var(--ink); background: var(--bg); }
-main, header, footer { max-width: 1180px; margin: 0 auto; padding: 0 20px; }
+main, header, footer { max-width: 1280px; margin: 0 auto; padding: 0 20px; }
 header { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: center;
   gap: 8px; padding-top: 12px; padding-bottom: 8px; border-bottom: 1px solid var(--line); }
 footer { color: var(--muted); font-size: 13px; margin-top: 32px; border-top: 1px solid var(--line); }
@@ -147,13 +147,13 @@ fieldset label { margin-right: 10px; white-space: nowrap; }
 .count::before { content: counter(shown) " of " attr(data-total) " neurons shown"; }
 .grid { list-style: none; padding: 0; margin: 0; display: flex; flex-wrap: wrap; gap: 8px;
   counter-reset: shown; }
-.card { counter-increment: shown; width: 116px; }
+.card { counter-increment: shown; width: 124px; }
 .card a { display: block; padding: 6px; border: 1px solid var(--line); border-radius: 6px;
   background: var(--card); color: var(--ink); text-decoration: none; font-size: 12px;
   line-height: 1.3; }
 .card a:hover { border-color: var(--ink); }
 .card img, .mei img, .natural img { image-rendering: pixelated; display: block; background: #000; }
-.card img { width: 102px; height: 102px; }
+.card img { width: 110px; height: 110px; }
 .card .n { font-weight: 700; font-size: 13px; }
 .card .act { float: right; font-variant-numeric: tabular-nums; }
 .card .cls, .card .tag { display: block; overflow: hidden; text-overflow: ellipsis;

@@ -245,7 +245,7 @@ function layerPageHtml(ctx: Ctx, a: ArchView, l: LayerView, c: Checkpoint): stri
     const rankA = byAct.findIndex((x) => x.n === n), rankC = byClass.findIndex((x) => x.n === n);
     return `<li class="${classes}" style="--a:${rankA};--c:${rankC}" data-n="${n}" data-a="${rankA}" data-c="${rankC}"><a href="n${n}.html#${
       esc(c.stem)
-    }"><img src="../../${ctx.img.get(r.image_sha256)}" width="102" height="102" alt="${
+    }"><img src="../../${ctx.img.get(r.image_sha256)}" width="110" height="110" alt="${
       esc(alt)
     }"><span class="n">#${n}</span><span class="act" title="activation">${
       f3(r.clean_activation)
@@ -300,6 +300,9 @@ ${checkpointNav(a, l, c, ctx)}
     }${radio("sort", "sort-c", "c", "predicted class")}</fieldset>
 ${filters}
 </form>
+<p class="note">Each card: the neuron, its MEI's activation, the class the network assigns the MEI and its probability${
+      hasAnalysis ? ", the neuron's selectivity label" : ""
+    }. Open a card for the neuron's page.</p>
 <div class="results">
 <ul class="grid" aria-label="Neurons">${cards}</ul>
 <p class="count" data-total="${shown.length}"></p>
