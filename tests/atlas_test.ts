@@ -48,6 +48,23 @@ function resolve(pagePath: string, ref: string): string {
   return parts.join("/");
 }
 
+/** Check that every reference of every page is relative and resolves; returns their number. */
+function checkReferences(files: Set<string>, read: (page: string) => string): number {
+  let refs = 0;
+  for (const p of [...files].filter((f) => f.endsWith(".html"))) {
+    const html = read(p);
+    for (const [, ref] of html.matchAll(/(?:href|src)="([^"]*)"/g)) {
+      assert.ok(!/^[a-z]+:|^\/\//i.test(ref), `${p}: absolute reference ${ref}`);
+      if (ref.startsWith("#")) continue;
+      assert.ok(files.has(resolve(p, decodeURIComponent(ref))), `${p}: ${ref} does not resolve`);
+      refs++;
+    }
+    // Every image has alt text.
+    for (const [tag] of html.matchAll(/<img [^>]*>/g)) assert.match(tag, / alt="[^"]+"/);
+  }
+  return refs;
+}
+
 Deno.test("atlas: every link and image of the site resolves inside it; MEIs stored once", async () => {
   const tmp = await Deno.makeTempDir();
   try {
@@ -55,18 +72,7 @@ Deno.test("atlas: every link and image of the site resolves inside it; MEIs stor
     assert.equal(r.code, 0, r.stderr);
     const files = new Set(listFiles(`${tmp}/site`));
     const pages = [...files].filter((f) => f.endsWith(".html"));
-    let refs = 0;
-    for (const p of pages) {
-      const html = Deno.readTextFileSync(`${tmp}/site/${p}`);
-      for (const [, ref] of html.matchAll(/(?:href|src)="([^"]*)"/g)) {
-        assert.ok(!/^[a-z]+:|^\/\//i.test(ref), `${p}: absolute reference ${ref}`);
-        if (ref.startsWith("#")) continue;
-        assert.ok(files.has(resolve(p, ref)), `${p}: ${ref} does not resolve`);
-        refs++;
-      }
-      // Every image has alt text.
-      for (const [tag] of html.matchAll(/<img [^>]*>/g)) assert.match(tag, / alt="[^"]+"/);
-    }
+    const refs = checkReferences(files, (p) => Deno.readTextFileSync(`${tmp}/site/${p}`));
     assert.ok(refs > 1000, `${refs} references checked`);
     // Pages: index, methods, one per neuron, one per layer and checkpoint.
     const all = [...records(SMALL), ...records(WIDE)];
@@ -144,6 +150,29 @@ Deno.test("atlas: without a report, no labels, filters or natural images", async
   assert.ok(!layer.includes('name="show"') && layer.includes('name="sort"'));
   const first = records(SMALL).find((r) => r.epoch === 1 && r.neuron === 0)!;
   assert.match(layer, new RegExp(`class ${first.predicted_class} \\d+%`), "classes without names");
+});
+
+Deno.test("atlas: an unshipped target, odd layer names and no class outputs still link up", async () => {
+  const sweeps = await readSweeps([SMALL]);
+  sweeps.records = sweeps.records.map((r) => ({
+    ...r,
+    target: r.epoch === 1 ? "/models/my net.onnx" : r.target,
+    arch: r.epoch === 1 ? "my net" : r.arch,
+    epoch: r.epoch === 1 ? null : r.epoch,
+    // Two names that map to the same file name but for case: they must stay apart.
+    layer: r.neuron < 3 ? "/block/relu" : ":Block:relu",
+    class_probs: null,
+    predicted_class: null,
+    class_probability: null,
+  }));
+  const site = await buildSite(sweeps);
+  const files = new Set(site.files.keys());
+  assert.ok(checkReferences(files, (p) => site.files.get(p) as string) > 50);
+  const pages = [...files].filter((f) => f.endsWith(".html"));
+  // Two archs x two layers x (one checkpoint + 3 neurons), index, methods; no class bars.
+  assert.equal(pages.length, 2 + 2 * 2 * (1 + 3));
+  assert.ok(pages.every((p) => !/[^\w./@-]/.test(p)), pages.join(" "));
+  assert.ok(pages.every((p) => !(site.files.get(p) as string).includes("Class probabilities")));
 });
 
 Deno.test("atlas: best-so-far grids and query-efficiency quartiles by exact enumeration", () => {
