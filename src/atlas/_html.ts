@@ -130,6 +130,10 @@ th, td { padding: 4px 10px 4px 0; text-align: left; vertical-align: top; }
 thead th { border-bottom: 2px solid var(--ink); }
 tbody tr + tr th, tbody tr + tr td { border-top: 1px solid var(--line); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
+.pills a { display: inline-block; min-width: 2em; text-align: center; padding: 1px 6px;
+  margin: 0 2px 3px 0; border: 1px solid var(--line); border-radius: 4px; text-decoration: none; }
+.pills a:hover, .ckpts a:hover { border-color: var(--ink); }
 .ckpts { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin: 10px 0; }
 .ckpts ol { list-style: none; display: flex; flex-wrap: wrap; gap: 4px; margin: 0; padding: 0; }
 .ckpts a, .ckpts span.here { display: inline-block; padding: 3px 9px; border: 1px solid var(--line);
@@ -184,6 +188,9 @@ body:has(#show-non:checked) .card:not(.non-selective) { display: none; }
 .bar { display: inline-block; height: 10px; background: var(--ink); vertical-align: middle; }
 .barbox { width: 110px; border-left: 1px solid var(--ink); }
 .chart { max-width: 100%; height: auto; }
+.preview { display: flex; gap: 3px; }
+.preview img { image-rendering: pixelated; background: #000; }
+figure { margin: 0 0 12px; }
 details { margin: 6px 0; }
 summary { cursor: pointer; color: var(--accent); }
 .label { display: inline-block; border: 2px solid var(--ink); border-radius: 4px; padding: 0 6px;

@@ -147,18 +147,29 @@ function indexPage(ctx: Ctx, sweeps: Sweeps): string {
         c.testAccuracy === undefined ? "—" : pct(c.testAccuracy)
       }</td><td class="num">${n}</td><td>${esc(c.target)}</td></tr>`;
     }).join("");
-    const last = a.checkpoints.at(-1)!;
     const withSummary = ctx.report !== undefined;
     const layerRows = a.layers.map((l) => {
       const units = ctx.facts.units.get(`${a.name}\0${l.name}`);
-      const links = a.checkpoints.filter((c) =>
+      const cks = a.checkpoints.filter((c) =>
         l.neurons.some((n) => bestCell(model, a.name, l.name, n, c.target))
-      ).map((c) =>
+      );
+      const latest = cks.at(-1)!;
+      const preview = l.neurons.slice(0, 6).flatMap((n) => {
+        const r = bestCell(model, a.name, l.name, n, latest.target)?.best;
+        return r
+          ? [
+            `<img src="${ctx.img.get(r.image_sha256)}" width="40" height="40" alt="${
+              esc(`MEI of neuron ${n}`)
+            }">`,
+          ]
+          : [];
+      }).join("");
+      const links = cks.map((c) =>
         `<a href="${esc(layerPage(a, l, c))}" aria-label="${esc(`${l.name} at ${c.text}`)}">${
           c.epoch ?? esc(c.text)
         }</a>`
       ).join(" ");
-      const s = summaryOf(ctx, a.name, l.name, last.epoch);
+      const s = summaryOf(ctx, a.name, l.name, latest.epoch);
       const summary = !withSummary
         ? ""
         : s
@@ -166,9 +177,13 @@ function indexPage(ctx: Ctx, sweeps: Sweeps): string {
           `<td class="num">${f3(s.median_ratio)}${ci(s.median_ratio_ci)}</td>` +
           `<td class="num">${s.stable} / ${s.labile} / ${s.non_selective}</td>`
         : `<td colspan="3" class="note">not in the analysis</td>`;
-      return `<tr><th scope="row">${esc(l.name)}</th><td class="num">${l.neurons.length}${
+      return `<tr><th scope="row">${esc(l.name)}</th><td><a class="preview" href="${
+        esc(layerPage(a, l, latest))
+      }" aria-label="${
+        esc(`${l.name} at ${latest.text}`)
+      }">${preview}</a></td><td class="num">${l.neurons.length}${
         units ? ` <span class="note">of ${units}</span>` : ""
-      }</td><td>${links}</td>${summary}</tr>`;
+      }</td><td class="pills">${links}</td>${summary}</tr>`;
     }).join("");
     const summaryHead = withSummary
       ? `<th class="num">fraction selective</th><th class="num">median MEI / natural</th>` +
@@ -181,12 +196,10 @@ function indexPage(ctx: Ctx, sweeps: Sweeps): string {
 <h3>Layers</h3>
 ${
       withSummary
-        ? `<p class="note">Summary columns at ${
-          esc(last.text)
-        }, from the analysis; brackets: 95% intervals.</p>`
+        ? `<p class="note">Summary columns from the analysis, at each layer's latest checkpoint; brackets: 95% intervals.</p>`
         : ""
     }
-<table><thead><tr><th>layer</th><th class="num">neurons</th><th>checkpoints (epoch)</th>${summaryHead}</tr></thead><tbody>${layerRows}</tbody></table>
+<table><thead><tr><th>layer</th><th>MEIs (latest checkpoint)</th><th class="num">neurons</th><th>checkpoints (epoch)</th>${summaryHead}</tr></thead><tbody>${layerRows}</tbody></table>
 </section>`;
   }).join("\n");
   return page(
@@ -294,12 +307,12 @@ function layerPageHtml(ctx: Ctx, a: ArchView, l: LayerView, c: Checkpoint): stri
     `<h1>${esc(l.name)} <span class="sub">${esc(a.name)} · ${esc(c.text)}</span></h1>
 <ul class="facts">${facts}</ul>
 ${checkpointNav(a, l, c, ctx)}
-<form class="controls" aria-label="Sort and filter the neurons" onsubmit="return false">
+<div class="controls" role="group" aria-label="Sort and filter the neurons">
 <fieldset><legend>Sort by</legend>${radio("sort", "sort-n", "n", "neuron", true)}${
       radio("sort", "sort-a", "a", "activation (highest first)")
     }${radio("sort", "sort-c", "c", "predicted class")}</fieldset>
 ${filters}
-</form>
+</div>
 <p class="note">Each card: the neuron, its MEI's activation, the class the network assigns the MEI and its probability${
       hasAnalysis ? ", the neuron's selectivity label" : ""
     }. Open a card for the neuron's page.</p>
