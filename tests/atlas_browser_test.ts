@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // The atlas in a real browser: headless Chromium (Debian's `chromium`, driven by
 // puppeteer-core) opens the site built from the committed fixture sweeps from the file
 // system, clicks from the index to a layer and a neuron page, uses the keyboard, the sort
@@ -9,9 +8,41 @@
 // folder, printed). Ignored where Chromium is not installed (CI installs it: .ci/run).
 
 import assert from "node:assert/strict";
-import puppeteer, { type Browser, type Page } from "npm:puppeteer-core@24.43.1";
 import { readReport, readSweeps } from "../src/atlas/read.ts";
 import { buildSite, shippedFacts, writeSite } from "../src/atlas/site.ts";
+
+// puppeteer-core is imported by a specifier the type checker does not follow: its type
+// declarations bring in the DOM library, which changes the types of every other file checked
+// with this one. The little of its API used here is declared below.
+const PUPPETEER = "npm:puppeteer-core@24.43.1";
+
+/** What a page event hands over (a console message, a request, an error). */
+interface Event {
+  type(): string;
+  text(): string;
+  url(): string;
+}
+
+/** The part of puppeteer's Page used here. */
+interface Page {
+  setViewport(v: { width: number; height: number }): Promise<void>;
+  setJavaScriptEnabled(on: boolean): Promise<void>;
+  goto(url: string, opts?: { waitUntil: string }): Promise<unknown>;
+  waitForNavigation(opts?: { waitUntil: string }): Promise<unknown>;
+  click(selector: string): Promise<void>;
+  focus(selector: string): Promise<void>;
+  keyboard: { press(key: string): Promise<void> };
+  evaluate(expression: string): Promise<unknown>;
+  screenshot(opts: { path: string; fullPage?: boolean }): Promise<unknown>;
+  url(): string;
+  on(event: string, handler: (e: Event) => void): void;
+}
+
+/** The part of puppeteer's Browser used here. */
+interface Browser {
+  newPage(): Promise<Page>;
+  close(): Promise<void>;
+}
 
 const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
 const present = await Deno.stat(CHROMIUM).then(() => true, () => false);
@@ -31,16 +62,22 @@ function watch(page: Page, root: string): string[] {
   return problems;
 }
 
-/** Images on the page that did not load, and how many there are. */
-async function images(page: Page): Promise<{ total: number; broken: string[] }> {
-  return await page.$$eval("img", (imgs) => ({
-    total: imgs.length,
-    broken: imgs.filter((i) => !i.complete || i.naturalWidth === 0).map((i) => i.src),
-  }));
+/** Evaluate a JavaScript expression in the page (a string: the page has the DOM, Deno not). */
+async function inPage<T>(page: Page, expression: string): Promise<T> {
+  return await page.evaluate(expression) as T;
 }
 
 async function checkImages(page: Page, atLeast: number): Promise<number> {
-  const { total, broken } = await images(page);
+  const { total, broken } = await inPage<{ total: number; broken: string[] }>(
+    page,
+    `(() => {
+      const imgs = [...document.images];
+      return {
+        total: imgs.length,
+        broken: imgs.filter((i) => !i.complete || i.naturalWidth === 0).map((i) => i.src),
+      };
+    })()`,
+  );
   assert.deepEqual(broken, [], `broken images on ${page.url()}`);
   assert.ok(total >= atLeast, `${total} images on ${page.url()}`);
   return total;
@@ -52,16 +89,13 @@ async function clickAndWait(page: Page, selector: string): Promise<void> {
 
 /** Cards shown (not filtered out), in the order they appear on screen. */
 async function shownCards(page: Page): Promise<{ n: number; act: number }[]> {
-  return await page.$$eval(
-    ".card",
-    (cards) =>
-      cards.filter((c) => (c as HTMLElement).offsetParent !== null)
-        .map((c) => ({ c, r: c.getBoundingClientRect() }))
-        .sort((a, b) => a.r.top - b.r.top || a.r.left - b.r.left)
-        .map(({ c }) => ({
-          n: Number((c as HTMLElement).dataset.n),
-          act: Number(c.querySelector(".act")!.textContent),
-        })),
+  return await inPage(
+    page,
+    `[...document.querySelectorAll(".card")]
+      .filter((c) => c.offsetParent !== null)
+      .map((c) => ({ c, r: c.getBoundingClientRect() }))
+      .sort((a, b) => a.r.top - b.r.top || a.r.left - b.r.left)
+      .map(({ c }) => ({ n: Number(c.dataset.n), act: Number(c.querySelector(".act").textContent) }))`,
   );
 }
 
@@ -84,30 +118,32 @@ Deno.test({
         site,
       );
       const root = `file://${site}/`;
-      browser = await puppeteer.launch({
+      const { default: puppeteer } = await import(PUPPETEER);
+      const launched: Browser = await puppeteer.launch({
         executablePath: CHROMIUM,
         headless: true,
-        args: ["--no-sandbox", "--disable-gpu", "--allow-file-access-from-files"],
+        args: ["--no-sandbox", "--disable-gpu"],
       });
-      const page = await browser.newPage();
+      browser = launched;
+      const page = await launched.newPage();
       await page.setViewport({ width: 1200, height: 900 });
       const problems = watch(page, root);
 
       // The index, then a click to the 128-neuron layer page.
       await page.goto(`${root}index.html`, { waitUntil: "load" });
       await page.screenshot({ path: `${shots}/index.png`, fullPage: true });
-      const indexMs = await page.evaluate(() =>
-        (performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming).loadEventEnd
-      );
+      const navigation = `performance.getEntriesByType("navigation")[0]`;
+      const indexMs = await inPage<number>(page, `${navigation}.loadEventEnd`);
       const t0 = performance.now();
       await clickAndWait(page, 'a[href="sresnet18/layer4.1.sn2/e8.html"]');
       const clickMs = performance.now() - t0;
       assert.equal(page.url(), `${root}sresnet18/layer4.1.sn2/e8.html`);
-      const [ready, paint, loaded] = await page.evaluate(() => {
-        const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
-        const fcp = performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? NaN;
-        return [nav.domContentLoadedEventEnd, fcp, nav.loadEventEnd];
-      });
+      const [ready, paint, loaded] = await inPage<number[]>(
+        page,
+        `[${navigation}.domContentLoadedEventEnd,
+          performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? NaN,
+          ${navigation}.loadEventEnd]`,
+      );
       assert.equal(await checkImages(page, 128), 128);
       console.log(
         `layer page with 128 neurons, ms after navigation start: DOM ready ${ready.toFixed(0)}, ` +
@@ -122,13 +158,19 @@ Deno.test({
       const sorted = await shownCards(page);
       assert.equal(sorted.length, 128);
       assert.deepEqual(sorted.map((c) => c.act), sorted.map((c) => c.act).sort((a, b) => b - a));
-      const firstInDom = await page.$eval(".card", (c) => Number((c as HTMLElement).dataset.n));
+      const firstInDom = await inPage<number>(
+        page,
+        `Number(document.querySelector(".card").dataset.n)`,
+      );
       assert.equal(firstInDom, sorted[0].n, "tab order follows the sort");
 
       // Keyboard: Tab leaves the radio group for the first card's link, Enter opens it.
       await page.focus("#sort-a");
       await page.keyboard.press("Tab");
-      const focused = await page.evaluate(() => document.activeElement?.getAttribute("href"));
+      const focused = await inPage<string | null>(
+        page,
+        `document.activeElement?.getAttribute("href")`,
+      );
       assert.ok(focused?.startsWith(`n${sorted[0].n}.html`), `focus on ${focused}`);
       await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
       assert.ok(page.url().startsWith(`${root}sresnet18/layer4.1.sn2/n${sorted[0].n}.html`));
@@ -163,7 +205,7 @@ Deno.test({
       assert.deepEqual(problems, []);
 
       // Without JavaScript: sorting and filtering are CSS.
-      const plain = await browser.newPage();
+      const plain = await launched.newPage();
       await plain.setJavaScriptEnabled(false);
       const plainProblems = watch(plain, root);
       await plain.goto(`${root}sresnet18/layer2.1.sn2/e8.html`, { waitUntil: "load" });
