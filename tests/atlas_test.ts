@@ -132,6 +132,12 @@ Deno.test("atlas: pages show the records' numbers, class names and the report's 
     const label = analysis[n].label;
     assert.ok(card.startsWith(` ${label}`), card.slice(0, 40));
   }
+  // The index: the median of the neurons' best activations at the layer's latest checkpoint.
+  const bests = [0, 1, 2, 3, 4, 5].map((n) =>
+    Math.max(...rec.filter((x) => x.neuron === n && x.epoch === 8).map((x) => x.clean_activation))
+  ).sort((p, q) => p - q);
+  const index = site.files.get("index.html") as string;
+  assert.ok(index.includes(`<td class="num">${((bests[2] + bests[3]) / 2).toFixed(3)}</td>`));
   // Sort ranks: data-a ranks activation from the highest.
   const ranks = [...layer.matchAll(/data-n="(\d+)" data-a="(\d+)"/g)].map((m) => [+m[1], +m[2]]);
   const acts = ranks.map(([n]) =>

@@ -33,6 +33,7 @@ import {
   type Checkpoint,
   efficiency,
   type LayerView,
+  quartiles,
 } from "./_model.ts";
 import {
   AtlasInputError,
@@ -154,6 +155,10 @@ function indexPage(ctx: Ctx, sweeps: Sweeps): string {
         l.neurons.some((n) => bestCell(model, a.name, l.name, n, c.target))
       );
       const latest = cks.at(-1)!;
+      const acts = l.neurons.flatMap((n) => {
+        const r = bestCell(model, a.name, l.name, n, latest.target)?.best;
+        return r ? [r.clean_activation] : [];
+      });
       const preview = l.neurons.slice(0, 6).flatMap((n) => {
         const r = bestCell(model, a.name, l.name, n, latest.target)?.best;
         return r
@@ -183,6 +188,8 @@ function indexPage(ctx: Ctx, sweeps: Sweeps): string {
         esc(`${l.name} at ${latest.text}`)
       }">${preview}</a></td><td class="num">${l.neurons.length}${
         units ? ` <span class="note">of ${units}</span>` : ""
+      }</td><td class="num">${
+        f3(quartiles(acts)[1])
       }</td><td class="pills">${links}</td>${summary}</tr>`;
     }).join("");
     const summaryHead = withSummary
@@ -194,12 +201,10 @@ function indexPage(ctx: Ctx, sweeps: Sweeps): string {
 <h3>Checkpoints</h3>
 <table><thead><tr><th>checkpoint</th><th class="num">test accuracy</th><th class="num">searches</th><th>target</th></tr></thead><tbody>${ckRows}</tbody></table>
 <h3>Layers</h3>
-${
-      withSummary
-        ? `<p class="note">Summary columns from the analysis, at each layer's latest checkpoint; brackets: 95% intervals.</p>`
-        : ""
-    }
-<table><thead><tr><th>layer</th><th>MEIs (latest checkpoint)</th><th class="num">neurons</th><th>checkpoints (epoch)</th>${summaryHead}</tr></thead><tbody>${layerRows}</tbody></table>
+<p class="note">Previews and median activation (of the neurons' MEIs) at each layer's latest checkpoint${
+      withSummary ? "; so are the analysis's summary columns (brackets: 95% intervals)" : ""
+    }.</p>
+<table><thead><tr><th>layer</th><th>MEIs (latest checkpoint)</th><th class="num">neurons</th><th class="num">median MEI activation</th><th>checkpoints (epoch)</th>${summaryHead}</tr></thead><tbody>${layerRows}</tbody></table>
 </section>`;
   }).join("\n");
   return page(
