@@ -125,8 +125,9 @@ function summaryOf(ctx: Ctx, arch: string, layer: string, epoch: number | null) 
   return ctx.report?.layers.find((s) => s.arch === arch && s.layer === layer && s.epoch === epoch);
 }
 
-function ci(v?: [number, number], fmt = f3): string {
-  return v ? ` <span class="note">[${fmt(v[0])}, ${fmt(v[1])}]</span>` : "";
+/** A 95% interval in brackets, or nothing. */
+function ci(v?: [number, number]): string {
+  return v ? ` <span class="note">[${f3(v[0])}, ${f3(v[1])}]</span>` : "";
 }
 
 function indexPage(ctx: Ctx, sweeps: Sweeps): string {
