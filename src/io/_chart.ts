@@ -1,7 +1,7 @@
 /**
- * Chart layout shared by the SVG writer and the PNG rasterizer of `plot.ts`: a figure of
+ * Chart layout of `plot.ts`'s SVG writer (its PNG is that SVG rendered): a figure of
  * line-chart panels becomes a list of drawing primitives in pixel coordinates (lines,
- * filled polygons, rectangles, text), so both outputs show the same picture.
+ * filled polygons, rectangles, text).
  *
  * @module
  */
