@@ -86,6 +86,9 @@ export interface EfficiencyCurve {
   /** 2.5% and 97.5% quantiles over problems. */
   lower: number[];
   upper: number[];
+  /** 95% bootstrap interval of the median (500 resamples of neurons). */
+  ciLow: number[];
+  ciHigh: number[];
 }
 
 /** A method's headline numbers at one noise level. */
@@ -161,16 +164,19 @@ export function queryEfficiency(
       const method = rs[0].method;
       const grid = evaluationGrid(Math.max(...rs.map((r) => r.budget)));
       const at = grid.map((e) =>
-        rs.map((r) => bestAt(r.history, e)).filter((v) => !Number.isNaN(v))
+        clusters(rs, (r) => bestAt(r.history, e)).map((c) => c.filter((v) => !Number.isNaN(v)))
       );
+      const cis = at.map((c) => bootstrapCi(c, median, { seed, resamples: 500 }));
       curves.push({
         method,
         noise,
         problems: rs.length,
         evaluations: grid,
-        median: at.map(median),
-        lower: at.map((v) => quantile(v, 0.025)),
-        upper: at.map((v) => quantile(v, 0.975)),
+        median: at.map((c) => median(c.flat())),
+        lower: at.map((c) => quantile(c.flat(), 0.025)),
+        upper: at.map((c) => quantile(c.flat(), 0.975)),
+        ciLow: cis.map((c) => c[0]),
+        ciHigh: cis.map((c) => c[1]),
       });
       const paired = rs.filter((r) => reference.get(problemOf(r))?.clean_activation! > 0);
       const ratio = (r: EffRecord) =>

@@ -38,6 +38,8 @@ export interface Series {
   color?: string;
   /** Dashed line (default: dashed for the 11th to 20th series). */
   dash?: boolean;
+  /** A dot at every point (default false). */
+  markers?: boolean;
 }
 
 /** A line chart (one panel). */
@@ -52,6 +54,8 @@ export interface Chart {
   logX?: boolean;
   /** Logarithmic y axis (non-positive y are left out). */
   logY?: boolean;
+  /** Labelled x ticks (default: 1-2-5 steps or powers of ten), e.g. layer names at 0, 1, 2. */
+  xTicks?: { at: number; label: string }[];
   /** Fixed x range (default: the data's). */
   xRange?: [number, number];
   /** Fixed y range (default: the data's, padded). */
@@ -111,6 +115,8 @@ export function figureSvg(figure: Figure): string {
       case "polygon":
         return `<polygon fill="${p.color}" fill-opacity="${p.opacity}" stroke="none" points="` +
           p.points.map(([x, y]) => `${f1(x)},${f1(y)}`).join(" ") + `"/>`;
+      case "circle":
+        return `<circle cx="${f1(p.x)}" cy="${f1(p.y)}" r="${p.r}" fill="${p.color}"/>`;
       case "text": {
         const rot = p.vertical ? ` transform="rotate(-90 ${f1(p.x)} ${f1(p.y)})"` : "";
         return `<text x="${f1(p.x)}" y="${
