@@ -18,14 +18,14 @@ import { heatmapSvg } from "../io/heatmap.ts";
 import { type Chart, figureSvg, type Series } from "../io/plot.ts";
 import { FONT_FAMILY, svgToPng } from "../io/svg_png.ts";
 import type { EfficiencyCurve, MethodSummary } from "./efficiency.ts";
-import type { LayerCell, LayerRow } from "./report.ts";
+import type { LayerRow, Summary } from "./report.ts";
 import {
   checkpointOf,
   compareCheckpoints,
   isTensorTrain,
   type NeuronSelectivity,
 } from "./selectivity.ts";
-import { bootstrapCi, median, normalizedEntropy } from "./stats.ts";
+import { normalizedEntropy } from "./stats.ts";
 import type { LoadedRecord, Sweeps } from "./sweep.ts";
 import { groupBy } from "./_group.ts";
 
@@ -33,8 +33,8 @@ import { groupBy } from "./_group.ts";
 export interface FigureInput {
   records: LoadedRecord[];
   neurons: NeuronSelectivity[];
-  cells: LayerCell[];
   rows: LayerRow[];
+  firstStrong: Summary["first_strong"];
   efficiency: { curves: EfficiencyCurve[]; methods: MethodSummary[] };
   sweeps: Sweeps;
 }
@@ -52,7 +52,7 @@ const hi = (ci: [number, number] | null) => ci?.[1] ?? null;
 
 /**
  * Draw every figure.
- * @param input records, selectivity, per-layer cells and rows, query efficiency, sweeps
+ * @param input records, selectivity, per-layer rows, first strong epochs, query efficiency, sweeps
  * @returns files by name, and which figures were written or left out
  */
 export async function figures(input: FigureInput): Promise<FigureOutput> {
@@ -92,6 +92,28 @@ export async function figures(input: FigureInput): Promise<FigureOutput> {
       })
     );
   const rowsLabels = layerRows.map((r) => rowName(r.arch, r.layer));
+  const panel = (title: string, f: (r: LayerRow) => number | null, range?: [number, number]) => ({
+    title,
+    rows: rowsLabels,
+    columns: checkpoints.map(colName),
+    values: table(f),
+    range,
+  });
+  /** One CSV row per layer and checkpoint: each value with its interval (`<key>_ci`). */
+  const layerCsv = (keys: (keyof LayerRow)[]) =>
+    input.rows.map((r) => {
+      const row: Row = {
+        arch: r.arch,
+        layer: r.layer,
+        checkpoint: r.checkpoint,
+        neurons: r.neurons,
+      };
+      for (const k of keys) {
+        const ci = r[`${k}_ci` as keyof LayerRow] as [number, number] | null;
+        (row[k] = r[k] as CsvValue, row[`${k}_ci_low`] = lo(ci), row[`${k}_ci_high`] = hi(ci));
+      }
+      return row;
+    });
 
   // 1. Class entropy early against late in training.
   {
@@ -162,34 +184,15 @@ export async function figures(input: FigureInput): Promise<FigureOutput> {
     heatmapSvg({
       title: "Fraction of neurons by layer and checkpoint",
       panels: [
-        {
-          title: "strong MEI (activation ≥ 0.75 of the maximum)",
-          rows: rowsLabels,
-          columns: checkpoints.map(colName),
-          values: table((r) => r.fraction_strong),
-          range: [0, 1],
-        },
-        {
-          title: "selective (activation, confidence ≥ 0.75, stability)",
-          rows: rowsLabels,
-          columns: checkpoints.map(colName),
-          values: table((r) => r.fraction_selective),
-          range: [0, 1],
-        },
+        panel("strong MEI (activation ≥ 0.75 of the maximum)", (r) => r.fraction_strong, [0, 1]),
+        panel(
+          "selective (activation, confidence ≥ 0.75, stability)",
+          (r) => r.fraction_selective,
+          [0, 1],
+        ),
       ],
     }),
-    input.rows.map((r) => ({
-      arch: r.arch,
-      layer: r.layer,
-      checkpoint: r.checkpoint,
-      neurons: r.neurons,
-      fraction_strong: r.fraction_strong,
-      fraction_strong_ci_low: lo(r.fraction_strong_ci),
-      fraction_strong_ci_high: hi(r.fraction_strong_ci),
-      fraction_selective: r.fraction_selective,
-      fraction_selective_ci_low: lo(r.fraction_selective_ci),
-      fraction_selective_ci_high: hi(r.fraction_selective_ci),
-    })),
+    layerCsv(["fraction_strong", "fraction_selective"]),
   );
 
   // 3. First checkpoint with a strong MEI, distribution per layer.
@@ -201,15 +204,14 @@ export async function figures(input: FigureInput): Promise<FigureOutput> {
       const values = layerRows.map(({ arch, layer }) => {
         const ns = input.neurons.filter((n) => n.arch === arch && n.layer === layer);
         const firsts = ns.map((n) => n.firstStrongEpoch ?? Infinity);
-        const ci = bootstrapCi(firsts.map((v) => [v]), median, { seed: 0 });
-        const fin = (v: number) => (Number.isFinite(v) ? v : null);
+        const summary = input.firstStrong.find((f) => f.arch === arch && f.layer === layer)!;
         const row: Row = {
           arch,
           layer,
           neurons: ns.length,
-          median_first_strong_epoch: fin(median(firsts)),
-          ci_low: fin(ci[0]),
-          ci_high: fin(ci[1]),
+          median_first_strong_epoch: summary.median_first_strong_epoch,
+          ci_low: summary.ci[0],
+          ci_high: summary.ci[1],
         };
         const fractions = [...epochs.map(Number), Infinity].map((e) =>
           firsts.filter((v) => v === e).length / ns.length
@@ -366,31 +368,11 @@ export async function figures(input: FigureInput): Promise<FigureOutput> {
       heatmapSvg({
         title: "Distance between the latents of different methods' MEIs (median over neurons)",
         panels: [
-          {
-            title: "Euclidean",
-            rows: rowsLabels,
-            columns: checkpoints.map(colName),
-            values: table((r) => r.euclidean),
-          },
-          {
-            title: "cosine (1 − cos)",
-            rows: rowsLabels,
-            columns: checkpoints.map(colName),
-            values: table((r) => r.cosine),
-          },
+          panel("Euclidean", (r) => r.euclidean),
+          panel("cosine (1 − cos)", (r) => r.cosine),
         ],
       }),
-      input.rows.map((r) => ({
-        arch: r.arch,
-        layer: r.layer,
-        checkpoint: r.checkpoint,
-        euclidean: r.euclidean,
-        euclidean_ci_low: lo(r.euclidean_ci),
-        euclidean_ci_high: hi(r.euclidean_ci),
-        cosine: r.cosine,
-        cosine_ci_low: lo(r.cosine_ci),
-        cosine_ci_high: hi(r.cosine_ci),
-      })),
+      layerCsv(["euclidean", "cosine"]),
     );
   }
   await emit(
@@ -398,31 +380,11 @@ export async function figures(input: FigureInput): Promise<FigureOutput> {
     heatmapSvg({
       title: "MEI complexity: compressed size over raw size (median over neurons)",
       panels: [
-        {
-          title: "JPEG (quality 75)",
-          rows: rowsLabels,
-          columns: checkpoints.map(colName),
-          values: table((r) => r.jpeg_ratio),
-        },
-        {
-          title: "deflate (level 9)",
-          rows: rowsLabels,
-          columns: checkpoints.map(colName),
-          values: table((r) => r.deflate_ratio),
-        },
+        panel("JPEG (quality 75)", (r) => r.jpeg_ratio),
+        panel("deflate (level 9)", (r) => r.deflate_ratio),
       ],
     }),
-    input.rows.map((r) => ({
-      arch: r.arch,
-      layer: r.layer,
-      checkpoint: r.checkpoint,
-      jpeg_ratio: r.jpeg_ratio,
-      jpeg_ratio_ci_low: lo(r.jpeg_ratio_ci),
-      jpeg_ratio_ci_high: hi(r.jpeg_ratio_ci),
-      deflate_ratio: r.deflate_ratio,
-      deflate_ratio_ci_low: lo(r.deflate_ratio_ci),
-      deflate_ratio_ci_high: hi(r.deflate_ratio_ci),
-    })),
+    layerCsv(["jpeg_ratio", "deflate_ratio"]),
   );
 
   // 9. MEI / best natural image by layer.

@@ -176,7 +176,7 @@ export interface Analysis {
 }
 
 /** Per-neuron values of one layer at one checkpoint, gathered for the aggregates. */
-export interface LayerCell {
+interface LayerCell {
   arch: string;
   layer: string;
   checkpoint: string;
@@ -421,7 +421,14 @@ export async function analyse(sweeps: Sweeps, options: AnalysisOptions): Promise
     };
   });
   const efficiency = queryEfficiency(records, seed);
-  const figs = await figures({ records, neurons, cells, rows: layers, efficiency, sweeps });
+  const figs = await figures({
+    records,
+    neurons,
+    rows: layers,
+    firstStrong,
+    efficiency,
+    sweeps,
+  });
   for (const [name, data] of figs.files) files.set(name, data);
   const summary: Summary = {
     format: "mei-analysis/1",
