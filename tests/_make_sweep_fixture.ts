@@ -46,7 +46,10 @@ for (const target of spec.targets) {
             backend: "wasm",
           });
           const entry = run.models.target.entry!;
-          models.generator = { source: run.models.generator.source, sha256: run.models.generator.sha256 };
+          models.generator = {
+            source: run.models.generator.source,
+            sha256: run.models.generator.sha256,
+          };
           models.targets[target] = {
             source: run.models.target.source,
             sha256: run.models.target.sha256,
