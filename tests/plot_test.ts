@@ -64,3 +64,20 @@ Deno.test("PNG text is drawn with a real font: lower and upper case differ, text
   assert(sum(lower) > 20 && sum(upper) > 20 && sum(blank) === 0);
   assert(lower.some((v, i) => v !== upper[i]));
 });
+
+Deno.test("heat maps: viridis ends for the range ends, empty cells for NaN, labels as text", async () => {
+  const { heatmapSvg } = await import("../src/io/heatmap.ts");
+  const svg = heatmapSvg({
+    title: "T",
+    panels: [{
+      rows: ["sn1", "sn2"],
+      columns: ["epoch 0", "epoch 8"],
+      values: [[0, 1], [0.5, NaN]],
+    }],
+  });
+  const fills = [...svg.matchAll(/<rect class="cell"[^>]*fill="(#[0-9a-f]{6})"/g)].map((m) => m[1]);
+  assertEquals(fills, ["#440154", "#fde725", "#21918c"]); // viridis at 0, 1 and 0.5
+  assert(
+    svg.includes(">sn2</text>") && svg.includes(">epoch 8</text>") && svg.includes(">0.50</text>"),
+  );
+});

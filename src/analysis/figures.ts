@@ -49,6 +49,14 @@ export interface FigureOutput {
 type Row = Record<string, CsvValue>;
 const lo = (ci: [number, number] | null) => ci?.[0] ?? null;
 const hi = (ci: [number, number] | null) => ci?.[1] ?? null;
+/** Bands of more than this many lines hide each other: then the intervals are in the CSV only. */
+const MAX_BANDS = 3;
+/** Drop the bands of a panel with many lines; returns the y label's note on the intervals. */
+function bands(series: Series[]): string {
+  if (series.filter((s) => s.lower).length <= MAX_BANDS) return "95% CI";
+  for (const s of series) (delete s.lower, delete s.upper);
+  return "95% CIs in the CSV";
+}
 
 /**
  * Draw every figure.
@@ -282,7 +290,7 @@ export async function figures(input: FigureInput): Promise<FigureOutput> {
       charts.push({
         title: arch,
         xLabel: "epoch",
-        yLabel: "median MEI activation (95% CI); test accuracy",
+        yLabel: `median MEI activation (${bands(series)}); test accuracy`,
         series,
       });
     }
@@ -431,7 +439,7 @@ export async function figures(input: FigureInput): Promise<FigureOutput> {
       charts.push({
         title: arch,
         xLabel: "layer (input to output)",
-        yLabel: "MEI activation / best test image (median, 95% CI)",
+        yLabel: `MEI activation / best test image (median, ${bands(series)})`,
         xTicks: layers.map((l, i) => ({ at: i, label: l })),
         xRange: [-0.5, layers.length - 0.5],
         series,
