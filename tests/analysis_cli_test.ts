@@ -155,6 +155,16 @@ Deno.test("bad sweep folders: one clear message, exit 2, nothing written", async
       async () => [await variant((l) => l, (d) => Deno.remove(`${d}/images`, { recursive: true }))],
       /the image of ".*" is missing/,
     ],
+    [
+      "shard",
+      async () => [
+        await variant((l) => l.slice(0, 20), async (d) => {
+          const info = JSON.parse(await Deno.readTextFile(`${d}/sweep.json`));
+          await Deno.writeTextFile(`${d}/sweep.json`, JSON.stringify({ ...info, shard: "1/2" }));
+        }),
+      ],
+      /is shard 1\/2 of a sweep: merge the shards/,
+    ],
     ["overlap", () => Promise.resolve([fixture, fixture]), /is in both/],
     [
       "other generator",

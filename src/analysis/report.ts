@@ -212,7 +212,13 @@ export async function analyse(sweeps: Sweeps, options: AnalysisOptions): Promise
   }
   const maxActivation = (arch: string, layer: string) =>
     options.isRate(arch) ? 1 : layerMax.get(`${arch}|${layer}`)!;
-  const neurons = selectivity(records, maxActivation);
+  // Neurons in depth order: architectures as they appear, layers as the specs list them.
+  const archOrder = [...new Set(records.map((r) => r.arch))];
+  const layerOrder = [...new Set(sweeps.sweeps.flatMap((s) => s.info.spec.layers))];
+  const neurons = selectivity(records, maxActivation).sort((a, b) =>
+    archOrder.indexOf(a.arch) - archOrder.indexOf(b.arch) ||
+    layerOrder.indexOf(a.layer) - layerOrder.indexOf(b.layer) || a.neuron - b.neuron
+  );
 
   log(`complexity of ${clean.length} MEIs`);
   const complexity = new Map<string, Complexity>();

@@ -50,6 +50,10 @@ export interface SweepInfo {
   spec: SweepSpec;
   models: { generator: SweepModel; targets: Record<string, SweepModel> };
   searches: number;
+  /** The inference backend the records were computed on. */
+  backend?: string;
+  /** "i/N" in a shard's folder (not analysable before the merge). */
+  shard?: string;
 }
 
 /** One finished search (a line of `records.jsonl`). */
@@ -213,6 +217,13 @@ export async function readSweep(
     if (seen.has(r.key)) throw new SweepError(`${where}: search "${r.key}" is recorded twice`);
     seen.add(r.key);
     records.push({ ...r, dir });
+  }
+  const shard = info.shard;
+  if (shard !== undefined) {
+    throw new SweepError(
+      `${dir} is shard ${shard} of a sweep: merge the shards (scripts/sweep.ts merge OUT ` +
+        `SHARD_DIR...) and analyse the merged folder`,
+    );
   }
   if (records.length < info.searches) {
     throw new SweepError(
