@@ -460,19 +460,24 @@ export async function figures(input: FigureInput): Promise<FigureOutput> {
   {
     const curves = input.efficiency.curves;
     const noises = [...new Set(curves.map((c) => c.noise))].sort((a, b) => a - b);
-    const charts: Chart[] = noises.map((noise) => ({
-      title: noise === 0 ? "noise-free responses" : `response noise σ = ${noise} (noisy best seen)`,
-      xLabel: "evaluations",
-      yLabel: "best activation (median, 95% CI)",
-      logX: true,
-      series: curves.filter((c) => c.noise === noise).map((c) => ({
+    const charts: Chart[] = noises.map((noise) => {
+      const series: Series[] = curves.filter((c) => c.noise === noise).map((c) => ({
         name: c.method,
         x: c.evaluations,
         y: c.median,
         lower: c.ciLow,
         upper: c.ciHigh,
-      })),
-    }));
+      }));
+      return {
+        title: noise === 0
+          ? "noise-free responses"
+          : `response noise σ = ${noise} (noisy best seen)`,
+        xLabel: "evaluations",
+        yLabel: `best activation (median, ${bands(series)})`,
+        logX: true,
+        series,
+      };
+    });
     await emit(
       "efficiency",
       figureSvg({ title: "Best activation against evaluations, per method", charts }),
