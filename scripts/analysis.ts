@@ -134,7 +134,16 @@ if (!v["no-natural"]) {
     set,
     cacheDir: v.cache,
     open: async (target, layers) => {
-      const m = await openModel(target, "target", undefined, v["models-dir"]);
+      let m;
+      try {
+        m = await openModel(target, "target", undefined, v["models-dir"]);
+      } catch (e) {
+        fail(
+          `${
+            (e as Error).message
+          } (the natural-image control runs each target; --no-natural skips it)`,
+        );
+      }
       const want = sweeps.targets[target].sha256;
       if (m.sha256 !== want) {
         fail(
