@@ -166,6 +166,26 @@ export function encodePng(img: Raster): Promise<Uint8Array> {
   );
 }
 
+/**
+ * Decode a PNG file to an RGBA raster (any PNG colour type; imagescript's pure-JS decoder).
+ * @param bytes PNG file bytes
+ * @returns the raster
+ * @example
+ * ```ts
+ * import { blankRaster, decodePng, encodePng } from "./image.ts";
+ * const img = decodePng(await encodePng(blankRaster(3, 2, [1, 2, 3, 255])));
+ * if (img.width !== 3 || img.rgba[2] !== 3) throw new Error();
+ * ```
+ */
+export function decodePng(bytes: Uint8Array): Raster {
+  const { width, height, pixels } = png.decode(bytes);
+  return {
+    width,
+    height,
+    rgba: new Uint8ClampedArray(pixels.buffer, pixels.byteOffset, pixels.length),
+  };
+}
+
 /** Palette index of a pixel: 256 greys when every frame is grey, else 3-3-2 bit RGB. */
 function paletteOf(
   frames: Raster[],
