@@ -306,3 +306,31 @@ Deno.test("atlas: a truncated last line is skipped; a rebuild replaces the old a
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("atlas: a report's nulls (no natural scan, no Portfolio run) show as dashes", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/natural`);
+    for (const e of Deno.readDirSync(`${REPORT}/natural`)) {
+      await Deno.copyFile(`${REPORT}/natural/${e.name}`, `${dir}/natural/${e.name}`);
+    }
+    const summary = JSON.parse(await Deno.readTextFile(`${REPORT}/summary.json`));
+    for (const l of summary.layers) Object.assign(l, { median_ratio: null, median_ratio_ci: null });
+    for (const m of summary.methods ?? []) {
+      Object.assign(m, { median_final_vs_portfolio: null, ci: null });
+    }
+    await Deno.writeTextFile(`${dir}/summary.json`, JSON.stringify(summary));
+    const neurons = JSON.parse(await Deno.readTextFile(`${REPORT}/neurons.json`));
+    for (const n of neurons) {
+      for (const scan of Object.values(n.natural) as { ratio: unknown }[]) scan.ratio = null;
+    }
+    await Deno.writeTextFile(`${dir}/neurons.json`, JSON.stringify(neurons));
+    const site = await buildSite(await readSweeps([SMALL]), await readReport(dir));
+    const index = site.files.get("index.html") as string;
+    const neuron = site.files.get("sresnet18/layer2.1.sn2/n0.html") as string;
+    assert.ok(!index.includes("NaN") && !neuron.includes("NaN"));
+    assert.match(neuron, /MEI \/ natural —/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

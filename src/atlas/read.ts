@@ -88,7 +88,7 @@ export interface NeuronAnalysis {
   selective_class_by_epoch: Record<string, number | null>;
   first_strong_epoch: number | null;
   /** Per epoch scanned: the top natural images, the best natural activation, MEI / natural. */
-  natural: Record<string, { top: NaturalImage[]; best: number; ratio: number }>;
+  natural: Record<string, { top: NaturalImage[]; best: number; ratio: number | null }>;
 }
 
 /** A layer's headline numbers at one epoch (`summary.json`'s `layers`). */
@@ -98,10 +98,10 @@ export interface LayerSummary {
   epoch: number;
   neurons: number;
   fraction_selective: number;
-  fraction_selective_ci?: [number, number];
+  fraction_selective_ci?: [number | null, number | null] | null;
   fraction_strong?: number;
-  median_ratio: number;
-  median_ratio_ci?: [number, number];
+  median_ratio: number | null;
+  median_ratio_ci?: [number | null, number | null] | null;
   stable: number;
   labile: number;
   non_selective: number;
@@ -111,8 +111,8 @@ export interface LayerSummary {
 export interface MethodSummary {
   method: string;
   noise: number;
-  median_final_vs_portfolio: number;
-  ci?: [number, number];
+  median_final_vs_portfolio: number | null;
+  ci?: [number | null, number | null] | null;
   median_evals_to_portfolio: number | null;
 }
 
@@ -364,7 +364,11 @@ export async function readReport(dir: string): Promise<Report> {
         images.set(img.sha256, img.bytes);
         top.push({ index: Number(t.index), activation: t.activation, sha256: img.sha256 });
       }
-      natural[epoch] = { top, best: Number(scan.best), ratio: Number(scan.ratio) };
+      natural[epoch] = {
+        top,
+        best: Number(scan.best),
+        ratio: isNumber(scan.ratio) ? scan.ratio : null,
+      };
     }
     neurons.push({
       arch: n.arch,

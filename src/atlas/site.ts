@@ -86,7 +86,9 @@ export async function shippedFacts(sweeps: Sweeps): Promise<ModelFacts> {
   return facts;
 }
 
-const f3 = (v: number) => v.toFixed(3);
+/** Three decimals, or a dash where the report has no value (null: not computable). */
+const f3 = (v: number | null | undefined) =>
+  typeof v === "number" && Number.isFinite(v) ? v.toFixed(3) : "—";
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 const imageExt = (bytes: Uint8Array) => (bytes[0] === 0x89 ? "png" : "svg");
 
@@ -126,7 +128,7 @@ function summaryOf(ctx: Ctx, arch: string, layer: string, epoch: number | null) 
 }
 
 /** A 95% interval in brackets, or nothing. */
-function ci(v?: [number, number]): string {
+function ci(v?: [number | null, number | null] | null): string {
   return v ? ` <span class="note">[${f3(v[0])}, ${f3(v[1])}]</span>` : "";
 }
 
