@@ -5,7 +5,9 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { optimizeLockstep } from "../src/optim/lockstep.ts";
 import { createOptimizer } from "../src/optim/optimize.ts";
-import { planGroups, shardOf } from "../src/sweep/plan.ts";
+import { parseAllDocuments } from "yaml";
+import { parseNeurons } from "../src/models/units.ts";
+import { LOCKSTEP, planGroups, shardOf } from "../src/sweep/plan.ts";
 import { normalizeSpec, SpecError } from "../src/sweep/spec.ts";
 import { SweepFolder } from "../src/sweep/store.ts";
 import "../src/optim/methods.ts";
@@ -262,4 +264,59 @@ Deno.test("sweep: bad input exits 2 with one line and writes nothing", async () 
   await referenceRun();
   const other = await sweep([...base.slice(0, -1), `${tmp}/reference`]);
   assert(other.code === 2 && /holds a different sweep/.test(other.stderr), other.stderr);
+});
+
+Deno.test("kubernetes: the manifest parses, and its commands and shard count agree with its spec", async () => {
+  const text = await Deno.readTextFile(`${repo}deploy/k8s/sweep-job.yaml`);
+  const docs = parseAllDocuments(text).map((d) => {
+    assertEquals(d.errors.map(String), []);
+    return d.toJS();
+  });
+  const config = docs.find((d) => d.kind === "ConfigMap");
+  const spec = normalizeSpec(JSON.parse(config.data["spec.json"]));
+  const [job, merge] = docs.filter((d) => d.kind === "Job");
+  assertEquals(job.spec.completionMode, "Indexed");
+  const pod = job.spec.template.spec, args: string[] = pod.containers[0].command;
+  const flag = (name: string) => args[args.indexOf(name) + 1];
+  assertEquals(args.slice(0, 4), ["deno", "run", "-A", "scripts/sweep.ts"]);
+  const shards = Number(flag("--shards"));
+  assertEquals([job.spec.completions, job.spec.parallelism], [shards, shards]);
+  // Every shard has work: the spec's lockstep groups dealt to the shards.
+  const units = parseNeurons(spec.neurons, 1 << 20).length;
+  const neurons = new Map<string, number[]>(), cost = new Map<string, number>();
+  for (const t of spec.targets) {
+    for (const l of spec.layers) {
+      neurons.set(`${t}|${l}`, Array.from({ length: units }, (_, j) => j));
+      cost.set(`${t}|${l}`, 1);
+    }
+  }
+  const groups = planGroups(spec, neurons, cost, spec.budget);
+  assertEquals(
+    groups.length,
+    spec.targets.length * spec.layers.length * spec.methods.length *
+      spec.seeds.length * spec.noise.length * Math.ceil(units / LOCKSTEP),
+  );
+  for (let i = 0; i < shards; i++) assert(shardOf(groups, i, shards).length > 0, `shard ${i}`);
+  // The spec file is the ConfigMap's, mounted where --spec reads it.
+  const mount = (p: typeof pod, volume: (v: Record<string, unknown>) => boolean) => {
+    const name = p.volumes.find(volume).name;
+    return p.containers[0].volumeMounts.find((m: { name: string }) => m.name === name).mountPath;
+  };
+  assertEquals(
+    flag("--spec"),
+    `${
+      mount(pod, (v) => (v.configMap as { name: string })?.name === config.metadata.name)
+    }/spec.json`,
+  );
+  // Shards and merge share the claim; the merge reads the shard folders the Job writes.
+  const claim = (v: Record<string, unknown>) =>
+    (v.persistentVolumeClaim as { claimName: string })?.claimName ===
+      docs.find((d) => d.kind === "PersistentVolumeClaim").metadata.name;
+  const mergePod = merge.spec.template.spec;
+  assertEquals(mount(pod, claim), mount(mergePod, claim));
+  const out = flag("--out");
+  assert(out.endsWith("/{shard}") && out.startsWith(mount(pod, claim) + "/"), out);
+  const script = mergePod.containers[0].command.join(" ");
+  const m = /scripts\/sweep\.ts merge (\S+) (\S+)\/\*/.exec(script);
+  assert(m && m[2] === out.slice(0, -"/{shard}".length) && m[1] !== m[2], script);
 });
