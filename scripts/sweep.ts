@@ -16,7 +16,7 @@ import { ProgressBar } from "../src/io/progress.ts";
 import { mergeSweeps } from "../src/sweep/merge.ts";
 import { parseShard } from "../src/sweep/plan.ts";
 import { prepareSweep, runSweep } from "../src/sweep/run.ts";
-import { normalizeSpec, SpecError } from "../src/sweep/spec.ts";
+import { normalizeSpec, SPEC_FIELDS, SpecError } from "../src/sweep/spec.ts";
 import type { BackendChoice } from "../src/runtime/mod.ts";
 
 const help = `Usage: deno run -A scripts/sweep.ts [options] --out DIR
@@ -60,20 +60,7 @@ function fail(message: string): never {
   Deno.exit(2);
 }
 
-const specFlags = [
-  "targets",
-  "layers",
-  "neurons",
-  "methods",
-  "seeds",
-  "noise",
-  "generator",
-  "grid",
-  "grid-size",
-  "range",
-  "budget",
-  "unit",
-] as const;
+const specFlags = SPEC_FIELDS.map((f) => f.replace("_", "-"));
 
 async function merge(args: string[]) {
   if (args.length < 2) fail("merge needs OUT and at least one shard folder (see --help)");

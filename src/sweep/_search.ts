@@ -323,7 +323,7 @@ export class SearchHost {
     return out;
   }
 
-  /** Free every session. */
+  /** Free every session (a later group opens them again). */
   async release(): Promise<void> {
     const sessions: Session[] = [];
     if (this.#generator) sessions.push((await this.#generator).session);
@@ -332,6 +332,8 @@ export class SearchHost {
       sessions.push(...open.layers.values());
       if (open.classifier) sessions.push(open.classifier);
     }
+    this.#generator = undefined;
+    this.#targets.clear();
     for (const x of new Set(sessions)) await x.release();
   }
 }

@@ -9,8 +9,8 @@ import type { PlannedGroup } from "./plan.ts";
 import type { SweepSpec } from "./spec.ts";
 import type { HostOptions, TargetInfo } from "./_search.ts";
 
-const encoder = new TextEncoder();
-const reply = (x: unknown) => Deno.stdout.write(encoder.encode(JSON.stringify(x) + "\n"));
+const encoder = new TextEncoder(), out = Deno.stdout.writable.getWriter();
+const reply = (x: unknown) => out.write(encoder.encode(JSON.stringify(x) + "\n"));
 
 const waiting: ((line: Record<string, unknown> | undefined) => void)[] = [];
 const queued: Record<string, unknown>[] = [];

@@ -50,7 +50,8 @@ export interface SearchKey {
 /** Bad spec or flags: the message names the problem and what would be valid. */
 export class SpecError extends Error {}
 
-const FIELDS: (keyof SweepSpec)[] = [
+/** The fields of a spec, in the order of sweep.json (flags spell them with "-" for "_"). */
+export const SPEC_FIELDS: readonly (keyof SweepSpec)[] = [
   "targets",
   "layers",
   "neurons",
@@ -116,8 +117,8 @@ export function normalizeSpec(input: Record<string, unknown>): SweepSpec {
     throw new SpecError("a sweep spec must be a JSON object");
   }
   for (const k of Object.keys(input)) {
-    if (!(FIELDS as string[]).includes(k)) {
-      throw new SpecError(`unknown spec field "${k}"; valid fields: ${FIELDS.join(", ")}`);
+    if (!(SPEC_FIELDS as readonly string[]).includes(k)) {
+      throw new SpecError(`unknown spec field "${k}"; valid fields: ${SPEC_FIELDS.join(", ")}`);
     }
   }
   for (const k of ["targets", "layers", "neurons"]) {
