@@ -107,11 +107,12 @@ const memSpec = normalizeSpec({
 });
 log(`  memory: sweep of ${memSpec.seeds.length * 24} searches (budget 20) ...`);
 const memPrepared = await prepareSweep(memSpec, { backend: "auto" });
-const samples: { done: number; rss: number }[] = [];
+const samples: { done: number; rss: number; heap: number }[] = [];
 const memRun = await runSweep(memPrepared, {
   out: `${tmp}/memory`,
   workers: 1,
-  onProgress: ({ done }) => samples.push({ done, rss: rss() }),
+  onProgress: ({ done }) =>
+    samples.push({ done, rss: rss(), heap: Deno.memoryUsage().heapUsed / 2 ** 20 }),
 });
 await memPrepared.host.release();
 const tenth = samples.find((x) => x.done >= memRun.total / 10)!;
@@ -121,6 +122,7 @@ const memory = {
   peakMiB: Math.max(...samples.map((x) => x.rss)),
   afterTenthMiB: tenth.rss,
   endMiB: samples[samples.length - 1].rss,
+  heapUsedPeakMiB: Math.max(...samples.map((x) => x.heap)),
 };
 await Deno.remove(tmp, { recursive: true });
 
@@ -147,12 +149,13 @@ else {
         s.imagesPerSecond.toFixed(0)
       } | ${(s.imagesPerSecond / reference).toFixed(2)} | ${
         (s.imagesPerSecond / sweeps[0].imagesPerSecond).toFixed(2)
-      } | ${(100 * s.orchestrationShare).toFixed(1)}% |`,
+      } | ${(100 * s.orchestrationShare).toFixed(1)}% | ${s.imagesPerCpuSecond.toFixed(0)} |`,
     );
   }
   console.log(
     `\nmemory: ${memory.searches} searches in ${memory.seconds.toFixed(0)} s, RSS peak ` +
       `${memory.peakMiB.toFixed(0)} MiB (${memory.afterTenthMiB.toFixed(0)} MiB after a tenth, ` +
-      `${memory.endMiB.toFixed(0)} MiB at the end)`,
+      `${memory.endMiB.toFixed(0)} MiB at the end); JavaScript heap in use at most ` +
+      `${memory.heapUsedPeakMiB.toFixed(0)} MiB`,
   );
 }
