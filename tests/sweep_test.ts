@@ -215,9 +215,9 @@ Deno.test("sweep: killed with SIGKILL three times, it completes with the uninter
 Deno.test("sweep: two shards as separate processes, merged, equal the unsharded run", async () => {
   const want = await referenceRun();
   const shardDir = `${tmp}/shard-{shard}`;
-  // Both shards at once, one from --shard and one from a SLURM array task's environment.
+  // Both shards at once, as a Kubernetes indexed Job's pod and a SLURM array task see them.
   const [a, b] = await Promise.all([
-    sweep(["--spec", specFile, "--out", shardDir, "--shard", "0/2"]),
+    sweep(["--spec", specFile, "--out", shardDir, "--shards", "2"], { JOB_COMPLETION_INDEX: "0" }),
     sweep(["--spec", specFile, "--out", shardDir], {
       SLURM_ARRAY_TASK_ID: "1",
       SLURM_ARRAY_TASK_COUNT: "2",
@@ -255,6 +255,8 @@ Deno.test("sweep: bad input exits 2 with one line and writes nothing", async () 
     [["--budget", "ten"], /"budget" is invalid/],
     [["--spec", `${tmp}/nowhere.json`], /cannot read the spec/],
   ];
+  const k8s = await sweep(base, { JOB_COMPLETION_INDEX: "1" });
+  assert(k8s.code === 2 && /give the shard count, --shards N/.test(k8s.stderr), k8s.stderr);
   for (const [extra, message] of cases) {
     const r = await sweep([...base, ...extra]);
     assertEquals(r.code, 2, extra.join(" "));
