@@ -105,22 +105,49 @@ export function parseNpyTrials(bytes: Uint8Array, source: string): FileTrials {
   return { source, columns, trials };
 }
 
+async function readBytes(path: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new RecordingError(`${path}: no such file`);
+    throw new RecordingError(`${path}: cannot read (${(e as Error).message})`);
+  }
+}
+
+function isNpy(path: string): boolean {
+  if (path.toLowerCase().endsWith(".npy")) return true;
+  if (/\.(csv|txt)$/i.test(path)) return false;
+  throw new RecordingError(`${path}: expected a .npy or .csv file`);
+}
+
 /**
  * Reads trials from a `.npy` or CSV file (by extension).
  * @param path the file
  * @returns the trials
  */
 export async function readTrials(path: string): Promise<FileTrials> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new RecordingError(`${path}: no such file`);
-    throw new RecordingError(`${path}: cannot read (${(e as Error).message})`);
+  const bytes = await readBytes(path);
+  return isNpy(path)
+    ? parseNpyTrials(bytes, path)
+    : parseCsvTrials(new TextDecoder().decode(bytes), path);
+}
+
+/**
+ * Reads every value of a `.npy` (any shape) or CSV file, in order (e.g. true weights).
+ * @param path the file
+ * @returns the values
+ */
+export async function readValues(path: string): Promise<Float64Array> {
+  const bytes = await readBytes(path);
+  if (!isNpy(path)) {
+    const f = parseCsvTrials(new TextDecoder().decode(bytes), path);
+    return Float64Array.from(f.trials.flatMap((a) => [...a]));
   }
-  if (path.toLowerCase().endsWith(".npy")) return parseNpyTrials(bytes, path);
-  if (/\.(csv|txt)$/i.test(path)) return parseCsvTrials(new TextDecoder().decode(bytes), path);
-  throw new RecordingError(`${path}: expected a .npy or .csv file`);
+  try {
+    return Float64Array.from(decodeNpy(bytes).data as ArrayLike<number | bigint>, Number);
+  } catch (e) {
+    throw new RecordingError(`${path}: ${(e as Error).message}`);
+  }
 }
 
 function checkBinary(f: FileTrials, what: string): void {

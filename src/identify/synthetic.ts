@@ -26,7 +26,7 @@ export interface RandomNetworkOptions {
   model?: NeuronModel;
   /** Neurons feed each other one step later (default true); no neuron feeds itself. */
   recurrent?: boolean;
-  /** Input weights ~ N(inputMean, inputStd^2) (defaults 0.1 and 0.4). */
+  /** Input weights ~ N(inputMean, inputStd^2) (defaults 0.03 and 0.15). */
   inputMean?: number;
   inputStd?: number;
   /** Recurrent weights ~ N(0, (recurrentStd / sqrt N)^2) (default 0.5). */
@@ -53,7 +53,7 @@ export function randomNetwork(o: RandomNetworkOptions): Network {
   const k = featureCount(model, m, n, recurrent);
   const rng = new Rng(o.seed ?? 0);
   const weights = new Float64Array(n * k), biases = new Float64Array(n);
-  const inMean = o.inputMean ?? 0, inStd = o.inputStd ?? 0.4;
+  const inMean = o.inputMean ?? 0.03, inStd = o.inputStd ?? 0.15;
   const recStd = (o.recurrentStd ?? 0.5) / Math.sqrt(n), biasRange = o.biasRange ?? 0.05;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < k / nd; j++) {
