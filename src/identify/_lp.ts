@@ -83,7 +83,7 @@ export interface LpResult {
   margin: number;
   /** Global steps whose inequality could not be met (phase 2), empty when all are met. */
   unmet: number[];
-  /** Rows the final phase-1 program held (constraint generation), for benchmarks. */
+  /** Steps whose rows the final program held (constraint generation). */
   rows: number;
 }
 

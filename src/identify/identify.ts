@@ -45,6 +45,8 @@ export interface NeuronFit {
   margin: number;
   /** The steps whose spike (or silence) no weights reproduce; empty when all are met. */
   unmet: Step[];
+  /** Steps whose inequality the final program held (the others held without being imposed). */
+  rows: number;
 }
 
 /** What {@link identify} returns. */
@@ -127,7 +129,11 @@ export async function identify(
   const { active } = buildFeatures(model, rec, k);
   return {
     network: { model, inputs: rec.inputs, neurons: n, recurrent: rec.recurrent, weights, biases },
-    neurons: results.map((r) => ({ margin: r.margin, unmet: r.unmet.map((g) => where[g]) })),
+    neurons: results.map((r) => ({
+      margin: r.margin,
+      unmet: r.unmet.map((g) => where[g]),
+      rows: r.rows,
+    })),
     inactiveFeatures: [...active.keys()].filter((c) => !active[c]),
   };
 }
