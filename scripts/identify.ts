@@ -208,7 +208,8 @@ try {
   }
 } catch (e) {
   if (e instanceof RecordingError) fail(e.message);
-  if ((e as Error).name === "SolverLoadError") fail((e as Error).message);
+  const { name, message } = e as Error;
+  if (name === "SolverLoadError" || name === "NotCapable") fail(message);
   throw e;
 }
 const seconds = (performance.now() - t0) / 1000;
@@ -270,10 +271,14 @@ const report = {
 
 const nd = model.maxDelay + 1;
 const shape = nd === 1 ? [rec.neurons, k] : [rec.neurons, k / nd, nd];
+const permission: (e: unknown) => never = (e) => {
+  if ((e as Error).name !== "NotCapable" && (e as Error).name !== "PermissionDenied") throw e;
+  fail(`no permission to write under ${v.out} (run with --allow-read and --allow-write=${v.out})`);
+};
 const folder = await RunFolder.create(
   v.out,
   v.name ?? `identify-${new Date().toISOString().replace(/[:.]/g, "-")}`,
-);
+).catch(permission);
 let path: string;
 try {
   await folder.write("weights.npy", encodeNpy(network.weights, shape));
@@ -283,12 +288,12 @@ try {
   path = await folder.commit();
 } catch (e) {
   await folder.discard();
-  throw e;
+  permission(e);
 }
 
 if (v.json) console.log(JSON.stringify({ ...report, folder: path }, null, 2));
 else {
-  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  const pct = (x: number) => Number.isNaN(x) ? "-" : `${(100 * x).toFixed(2)}%`;
   const line = (name: string, a: ReturnType<typeof rate> | null) =>
     a && console.log(
       `${name}: spikes ${pct(a.spikesReproduced)} of ${a.spikes}, silences ` +

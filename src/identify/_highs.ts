@@ -4,10 +4,14 @@
 // --unstable-raw-imports. When neither works the error names the flag to add.
 import highsModule, { type Highs } from "highs";
 
-// The package's types are CommonJS-flavoured: its default export is the loader function.
-const highsLoader = highsModule as unknown as (
-  options?: { wasmBinary?: Uint8Array },
-) => Promise<Highs>;
+// The package's types are CommonJS-flavoured: its default export is the loader function. Its
+// `wasmBinary` option still reads the file; Emscripten's `instantiateWasm` hook does not.
+const highsLoader = highsModule as unknown as (options?: {
+  instantiateWasm?: (
+    imports: WebAssembly.Imports,
+    done: (instance: WebAssembly.Instance) => void,
+  ) => object;
+}) => Promise<Highs>;
 
 let loading: Promise<Highs> | null = null;
 
@@ -32,7 +36,13 @@ async function load(): Promise<Highs> {
   }
   try {
     const mod = await import("highs/runtime", { with: { type: "bytes" } });
-    return await highsLoader({ wasmBinary: mod.default as Uint8Array });
+    const bytes = mod.default as Uint8Array<ArrayBuffer>;
+    return await highsLoader({
+      instantiateWasm(imports, done) {
+        WebAssembly.instantiate(bytes, imports).then((r) => done(r.instance));
+        return {};
+      },
+    });
   } catch {
     const path = /"([^"]*highs\.wasm)"/.exec(String((first as Error)?.message))?.[1];
     throw new SolverLoadError(

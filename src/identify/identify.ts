@@ -95,7 +95,10 @@ export async function identify(
         workers.push(w);
         w.onerror = (e) => {
           e.preventDefault();
-          reject(new Error(`identification worker failed: ${e.message}`));
+          const err = new Error(`identification worker failed: ${e.message}`);
+          // a worker that cannot load its module lacks a permission (read access to it)
+          if (/Requires .* access/.test(e.message)) err.name = "NotCapable";
+          reject(err);
         };
         w.onmessage = (e: MessageEvent<WorkerReply>) => {
           const r = e.data;
