@@ -195,6 +195,7 @@ try {
     const fit = fitPotentials(fitRec, model, potentials.slice(0, fitRec.trials.length));
     network = fit.network;
     residual = fit.residual;
+    inactive = fit.inactiveFeatures;
     margins = new Float64Array(rec.neurons).fill(NaN);
   } else {
     if (!v.json) console.error(`identifying ${rec.neurons} neurons on ${fitSteps} steps ...`);
@@ -307,7 +308,9 @@ else {
       } (threshold units)`,
     );
   } else console.log(`largest residual: ${report.residual!.toExponential(2)}`);
-  if (inactive.length) console.log(`${inactive.length} weights never active in the fit: set to 0`);
+  if (inactive.length) {
+    console.log(`${inactive.length} of ${k} weights per neuron never active in the fit: set to 0`);
+  }
   line("training trials", training);
   line("held-out trials", heldOut);
   line("held-out, driven by the recorded spikes", heldOutForced);

@@ -31,6 +31,8 @@ export interface PotentialFit {
   network: Network;
   /** Root-mean-square residual of each neuron's equations (0 for exact potentials). */
   residual: Float64Array;
+  /** Features never active in the recording: their weights are set to 0. */
+  inactiveFeatures: number[];
 }
 
 /**
@@ -123,5 +125,6 @@ export function fitPotentials(
   return {
     network: { model, inputs: rec.inputs, neurons: n, recurrent: rec.recurrent, weights, biases },
     residual,
+    inactiveFeatures: [...fm.active.keys()].filter((c) => !fm.active[c]),
   };
 }
