@@ -47,6 +47,8 @@ export interface Batch {
   index: number;
   /** Stimulus ids, in the order to show them. */
   ids: string[];
+  /** Those not answered yet. */
+  open: string[];
   /** Their grid points. */
   points: Int32Array[];
 }
@@ -118,7 +120,12 @@ export class Search {
   /** The batch handed out and not yet fully answered, if any. */
   get current(): Batch | undefined {
     const c = this.#current;
-    return c && { index: c.index, ids: c.stimuli.map((k) => `s${k}`), points: this.#of(c.stimuli) };
+    return c && {
+      index: c.index,
+      ids: c.stimuli.map((k) => `s${k}`),
+      open: c.stimuli.filter((k) => c.open.has(k)).map((k) => `s${k}`),
+      points: this.#of(c.stimuli),
+    };
   }
 
   #of(stimuli: number[]): Int32Array[] {

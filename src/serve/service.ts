@@ -50,6 +50,8 @@ export interface StimulusView {
   point: number[];
   /** The generator's input (grid values, or codes). */
   latent: number[];
+  /** Whether it still waits for its response (a batch stays the same until all are answered). */
+  open: boolean;
   /** The PNG, base64, when asked for. */
   png?: string;
 }
@@ -156,7 +158,7 @@ export class Service {
         (b) => b.toString(16).padStart(2, "0"),
       ).join("");
       const entry = this.#entry(id, key, new Date().toISOString(), spec, generator);
-      await this.store.append([{ kind: "search", id, key, spec }]);
+      await this.store.append([{ kind: "search", id, key, spec, created: entry.created }]);
       this.searches.set(id, entry);
       return entry;
     })();
@@ -253,10 +255,12 @@ export class Service {
    */
   async views(entry: Entry, ids: string[], base64: boolean): Promise<StimulusView[]> {
     const pngs = base64 ? await this.pngs(entry, ids) : [];
+    const open = new Set(entry.search.current?.open);
     return ids.map((sid, j) => {
       const point = entry.search.points[Number(sid.slice(1))];
       return {
         id: sid,
+        open: open.has(sid),
         image: `/searches/${entry.id}/stimuli/${sid}.png`,
         point: Array.from(point),
         latent: entry.values ? Array.from(point, (v) => entry.values![v]) : Array.from(point),

@@ -10,7 +10,7 @@
  * import { Store } from "./store.ts";
  * const dir = await Deno.makeTempDir();
  * const store = Store.open(`${dir}/serve.db`);
- * await store.append([{ kind: "search", id: "a1", key: "k", spec: { budget: 1 } }]);
+ * await store.append([{ kind: "search", id: "a1", key: "k", spec: { budget: 1 }, created: "2026-01-01" }]);
  * await store.append([{ kind: "event", search: "a1", seq: 0, event: { kind: "stop" } }]);
  * if (store.loadSearches()[0].id !== "a1" || store.loadEvents<{ kind: string }>("a1")[0].kind !== "stop") throw new Error();
  * store.close();
@@ -23,7 +23,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 
 /** A row to write: a new search, or one event of a search's log. */
 export type Row =
-  | { kind: "search"; id: string; key: string; spec: unknown }
+  | { kind: "search"; id: string; key: string; spec: unknown; created: string }
   | { kind: "event"; search: string; seq: number; event: { kind: string } };
 
 /** A stored search. */
@@ -127,7 +127,7 @@ export class Store {
               r.id,
               r.key,
               JSON.stringify(r.spec),
-              new Date().toISOString(),
+              r.created,
               this.#ordinal++,
             );
           } else this.#insertEvent.run(r.search, r.seq, r.event.kind, JSON.stringify(r.event));
