@@ -157,6 +157,8 @@ bridge?.start();
 const shutdown = async () => {
   await bridge?.stop();
   await server.shutdown();
+  const { commits, writes } = service.store.stats;
+  console.error(`serve: stopped; ${writes} writes in ${commits} commits since the start`);
   service.close();
   Deno.exit(0);
 };

@@ -50,6 +50,8 @@ export class Store {
   #pending: { rows: Row[]; done: (error?: Error) => void }[] = [];
   #scheduled = false;
   #ordinal: number;
+  /** Transactions committed and the callers' writes they held, since the store was opened. */
+  readonly stats = { commits: 0, writes: 0 };
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
@@ -134,6 +136,8 @@ export class Store {
         }
       }
       this.#db.exec("COMMIT");
+      this.stats.commits++;
+      this.stats.writes += group.length;
     } catch (e) {
       error = e as Error;
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
