@@ -106,7 +106,8 @@ export const openapi = {
     },
     "/searches/{id}/stop": {
       post: {
-        summary: "stop the search and write its output folder (as scripts/mei.ts writes)",
+        summary:
+          "stop the search and write its output folder (as scripts/mei.ts writes; null while no generation of responses is complete)",
         parameters: [searchId],
         responses: {
           "200": json({ type: "object", properties: { folder: { type: "string" } } }),

@@ -178,16 +178,7 @@ export class Bridge {
       if (!answered) break;
     }
     if (entry.search.done) {
-      let done: Record<string, unknown>;
-      try {
-        done = { folder: await this.service.stop(id), state: await this.service.state(entry) };
-      } catch (e) {
-        done = {
-          folder: null,
-          error: (e as Error).message,
-          state: await this.service.state(entry),
-        };
-      }
+      const done = { folder: await this.service.stop(id), state: await this.service.state(entry) };
       await writeAtomic(`${folder}/done.json`, JSON.stringify(done, null, 1) + "\n");
       await this.#clearBatches(folder, Infinity);
       this.#finished.add(id);

@@ -26,7 +26,7 @@ export interface ExportInput {
  * @param input the search and its generator
  * @param root the parent folder
  * @returns the folder's path
- * @throws Error when no response has been told yet (nothing to export)
+ * @throws Error when no generation of responses is complete yet (nothing to export)
  */
 export async function exportSearch(input: ExportInput, root: string): Promise<string> {
   const { search, generator } = input;

@@ -221,14 +221,15 @@ export class Service {
   /**
    * Stop a search and write its output folder (once; later calls return the same folder).
    * @param id the search
-   * @returns the folder
+   * @returns the folder, or null when no generation of responses is complete yet
    */
-  async stop(id: string): Promise<string> {
+  async stop(id: string): Promise<string | null> {
     const entry = this.get(id);
     if (!entry.search.stopped) {
       entry.search.stop();
       await this.#commit(entry, { kind: "stop" });
     } else await this.#commit(entry);
+    if (!entry.search.optimizer.best) return null;
     entry.exporting ??= (async () => {
       const root = `${this.dataDir}/exports`;
       try {
@@ -242,7 +243,7 @@ export class Service {
       return await entry.exporting;
     } catch (e) {
       entry.exporting = undefined;
-      throw new HttpError(409, (e as Error).message);
+      throw e;
     }
   }
 
