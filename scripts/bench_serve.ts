@@ -138,7 +138,7 @@ async function load(perPost: number) {
         method: "random",
         params: { batch: 1000 },
         budget: 1_000_000,
-        batchSize: 1000,
+        batchSize: 25,
         seed: c,
       }, `bench-${perPost}-${c}`)
     ),

@@ -159,7 +159,7 @@ const shutdown = async () => {
   await server.shutdown();
   const { commits, writes } = service.store.stats;
   console.error(`serve: stopped; ${writes} writes in ${commits} commits since the start`);
-  service.close();
+  await service.close();
   Deno.exit(0);
 };
 Deno.addSignalListener("SIGINT", shutdown);

@@ -128,7 +128,7 @@ Deno.test("a restarted service replays its log: the same state and the same next
   }
   const before = await s1.state(entry);
   assert((before.evaluations as number) > 0 && (before.failedTrials as number) > 0);
-  s1.close();
+  await s1.close();
   const s2 = await Service.open(dir, generators());
   const again = s2.get(entry.id);
   assertEquals(await s2.state(again), before);
@@ -148,7 +148,7 @@ Deno.test("a restarted service replays its log: the same state and the same next
   const evaluations = again.search.optimizer.evaluations;
   assert((await s2.respond(entry.id, "q2", items)).replayed);
   assertEquals(again.search.optimizer.evaluations, evaluations);
-  s2.close();
+  await s2.close();
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -397,7 +397,7 @@ Deno.test("hostile requests: each refused with the right status, the database un
   );
   assertEquals(dump(`${dir}/serve.db`), before);
   await server.shutdown();
-  service.close();
+  await service.close();
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -435,6 +435,6 @@ Deno.test("examples/client.py runs a search against a live server", async () => 
     await Deno.stat(`${summary.folder}/${file}`);
   }
   await server.shutdown();
-  service.close();
+  await service.close();
   await Deno.remove(dir, { recursive: true });
 });

@@ -123,33 +123,40 @@ async function readJson(req: Request, max: number, timeoutMs: number): Promise<u
     throw new HttpError(413, `the body is larger than the limit of ${max} bytes`);
   }
   if (!req.body) throw new HttpError(400, "the request has no body");
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0, timer: ReturnType<typeof setTimeout> | undefined;
+  const body = req.body;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () => reject(new HttpError(408, `the body did not arrive within ${timeoutMs} ms`)),
       timeoutMs,
     );
   });
-  try {
-    while (true) {
-      const { value, done } = await Promise.race([reader.read(), late]);
-      if (done) break;
-      size += value.length;
+  // With a Content-Length (checked above) the body is read at once; without one, chunk by
+  // chunk, counting.
+  const read = length !== null ? req.bytes() : (async () => {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of body) {
+      size += chunk.length;
       if (size > max) throw new HttpError(413, `the body is larger than the limit of ${max} bytes`);
-      chunks.push(value);
+      chunks.push(chunk);
     }
+    const joined = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) (joined.set(c, at), at += c.length);
+    return joined;
+  })();
+  let bytes: Uint8Array;
+  try {
+    bytes = await Promise.race([read, late]);
   } catch (e) {
-    reader.cancel().catch(() => {});
+    read.catch(() => {});
+    body.cancel().catch(() => {});
     if (e instanceof HttpError) throw e;
     throw new HttpError(400, "the body could not be read completely");
   } finally {
     clearTimeout(timer);
   }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) (bytes.set(c, at), at += c.length);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);

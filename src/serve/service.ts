@@ -325,7 +325,7 @@ export class Service {
   }
 
   /** Close the database. */
-  close(): void {
-    this.store.close();
+  async close(): Promise<void> {
+    await this.store.close();
   }
 }

@@ -1,9 +1,12 @@
 /**
  * The server's database: SQLite through Deno's built-in `node:sqlite`, in WAL mode with
  * `synchronous = FULL`, so a committed transaction survives a kill or a power cut. It holds
- * each search's settings and the ordered log of its events (nothing derived). Writes are
- * grouped: everything appended while a commit is under way goes into the next transaction,
- * and each caller's promise resolves only after its rows are committed.
+ * each search's settings and the ordered log of its events (nothing derived).
+ *
+ * Writes are group commits: a writer thread (`_store_writer.ts`) owns the write connection;
+ * while it commits one group, the rows that callers append meanwhile gather into the next
+ * group, sent as soon as the commit is done. Each caller's promise resolves only after its rows
+ * are committed, and groups are committed in the order their rows were appended.
  *
  * @example
  * ```ts
@@ -13,17 +16,17 @@
  * await store.append([{ kind: "search", id: "a1", key: "k", spec: { budget: 1 }, created: "2026-01-01" }]);
  * await store.append([{ kind: "event", search: "a1", seq: 0, event: { kind: "stop" } }]);
  * if (store.loadSearches()[0].id !== "a1" || store.loadEvents<{ kind: string }>("a1")[0].kind !== "stop") throw new Error();
- * store.close();
+ * await store.close();
  * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */
 
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { DatabaseSync } from "node:sqlite";
 
 /** A row to write: a new search, or one event of a search's log. */
 export type Row =
-  | { kind: "search"; id: string; key: string; spec: unknown; created: string }
+  | { kind: "search"; id: string; key: string; spec: unknown; created: string; ordinal?: number }
   | { kind: "event"; search: string; seq: number; event: { kind: string } };
 
 /** A stored search. */
@@ -42,28 +45,33 @@ CREATE TABLE IF NOT EXISTS events (
   search TEXT NOT NULL REFERENCES searches(id), seq INTEGER NOT NULL, kind TEXT NOT NULL,
   body TEXT NOT NULL, PRIMARY KEY (search, seq));`;
 
+type Reply = { ok: true; ms: number } | { ok: false; error: string };
+
+/** Deno's Worker, taken before any module can replace the global (onnxruntime-web does). */
+const NativeWorker = globalThis.Worker;
+
 /** The database (see the module doc). */
 export class Store {
   #db: DatabaseSync;
-  #insertSearch: StatementSync;
-  #insertEvent: StatementSync;
+  #writer: Worker;
+  /** One callback per message sent to the writer, answered in order. */
+  #replies: ((reply: Reply) => void)[] = [];
   #pending: { rows: Row[]; done: (error?: Error) => void }[] = [];
-  #scheduled = false;
+  #busy = false;
   #ordinal: number;
-  /** Transactions committed and the callers' writes they held, since the store was opened. */
-  readonly stats = { commits: 0, writes: 0 };
+  /** Transactions committed, the callers' writes they held and their time, since the start. */
+  readonly stats = { commits: 0, writes: 0, commitMs: 0 };
 
-  private constructor(db: DatabaseSync) {
+  private constructor(db: DatabaseSync, path: string) {
     this.#db = db;
-    this.#insertSearch = db.prepare(
-      "INSERT INTO searches (id, key, spec, created, ordinal) VALUES (?, ?, ?, ?, ?)",
-    );
-    this.#insertEvent = db.prepare(
-      "INSERT INTO events (search, seq, kind, body) VALUES (?, ?, ?, ?)",
-    );
     this.#ordinal = Number(
       (db.prepare("SELECT COUNT(*) AS n FROM searches").get() as { n: number }).n,
     );
+    this.#writer = new NativeWorker(new URL("./_store_writer.ts", import.meta.url), {
+      type: "module",
+    });
+    this.#writer.onmessage = (e: MessageEvent<Reply>) => this.#replies.shift()!(e.data);
+    this.#send({ kind: "open", path }, () => {});
   }
 
   /**
@@ -75,7 +83,12 @@ export class Store {
     const db = new DatabaseSync(path);
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;");
     db.exec(SCHEMA);
-    return new Store(db);
+    return new Store(db, path);
+  }
+
+  #send(message: unknown, reply: (r: Reply) => void): void {
+    this.#replies.push(reply);
+    this.#writer.postMessage(message);
   }
 
   /**
@@ -100,54 +113,47 @@ export class Store {
   }
 
   /**
-   * Write rows; resolves once they are committed (grouped with other callers' rows).
+   * Write rows; resolves once they are committed (grouped with other callers' rows). An empty
+   * list resolves once everything appended before it is committed.
    * @param rows the rows, written in order
    * @returns a promise that resolves after the commit, or rejects if it failed
    */
   append(rows: Row[]): Promise<void> {
+    for (const r of rows) if (r.kind === "search") r.ordinal = this.#ordinal++;
     return new Promise((resolve, reject) => {
       this.#pending.push({ rows, done: (e) => e ? reject(e) : resolve() });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        // A macrotask later: requests that arrived meanwhile join this transaction.
-        setTimeout(() => this.#flush(), 0);
-      }
+      if (!this.#busy) this.#flush();
     });
   }
 
+  /** Send everything pending as one transaction; the next goes when it is committed. */
   #flush(): void {
-    this.#scheduled = false;
     const group = this.#pending;
     this.#pending = [];
-    let error: Error | undefined;
-    try {
-      this.#db.exec("BEGIN IMMEDIATE");
-      for (const { rows } of group) {
-        for (const r of rows) {
-          if (r.kind === "search") {
-            this.#insertSearch.run(
-              r.id,
-              r.key,
-              JSON.stringify(r.spec),
-              r.created,
-              this.#ordinal++,
-            );
-          } else this.#insertEvent.run(r.search, r.seq, r.event.kind, JSON.stringify(r.event));
-        }
-      }
-      this.#db.exec("COMMIT");
-      this.stats.commits++;
-      this.stats.writes += group.length;
-    } catch (e) {
-      error = e as Error;
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+    const rows = group.flatMap((p) => p.rows);
+    if (rows.length === 0) { // nothing to write: everything before is committed
+      this.#busy = false;
+      for (const p of group) p.done();
+      return;
     }
-    for (const p of group) p.done(error);
+    this.#busy = true;
+    this.#send({ kind: "write", rows }, (reply) => {
+      if (reply.ok) {
+        this.stats.commits++;
+        this.stats.writes += group.length;
+        this.stats.commitMs += reply.ms;
+      }
+      const error = reply.ok ? undefined : new Error(reply.error);
+      for (const p of group) p.done(error);
+      this.#flush();
+    });
   }
 
-  /** Close the database (after the pending writes). */
-  close(): void {
-    if (this.#pending.length) this.#flush();
+  /** Close the database, after the pending writes. */
+  async close(): Promise<void> {
+    await this.append([]);
+    await new Promise<Reply>((resolve) => this.#send({ kind: "close" }, resolve));
+    this.#writer.terminate();
     this.#db.close();
   }
 }
