@@ -209,11 +209,12 @@ export class Bridge {
     await this.#clearBatches(folder, Number(name.slice(6)));
   }
 
-  /** Remove batch folders before batch `before` (answered ones). */
+  /** Remove batch folders before batch `before` (answered ones) and half-written ones. */
   async #clearBatches(folder: string, before: number): Promise<void> {
     for await (const f of Deno.readDir(folder)) {
       const m = /^batch-(\d+)$/.exec(f.name);
-      if (m && Number(m[1]) < before) await Deno.remove(`${folder}/${f.name}`, { recursive: true });
+      const stale = m ? Number(m[1]) < before : /^\.batch-\d+\.\w+\.tmp$/.test(f.name);
+      if (stale) await Deno.remove(`${folder}/${f.name}`, { recursive: true });
     }
   }
 

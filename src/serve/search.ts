@@ -176,7 +176,14 @@ export class Search {
       }
       return { ack: seen.ack, replayed: true };
     }
-    if (this.stopped) throw new HttpError(409, "the search was stopped; it takes no responses");
+    if (this.done) {
+      throw new HttpError(
+        409,
+        `the search is ${
+          this.stopped ? "stopped" : "finished (its budget is spent)"
+        }; it takes no responses`,
+      );
+    }
     const current = this.#current;
     for (const item of items) {
       const k = Number(item.id.slice(1));
