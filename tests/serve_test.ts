@@ -3,12 +3,16 @@
 // averaged), a restart that replays the log, the folder bridge's file parsing, >= 40 hostile
 // requests each refused with its status and the database unchanged, and examples/client.py
 // (Python standard library) against a live server.
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import {
+  deepStrictEqual as assertEquals,
+  ok as assert,
+  rejects as assertRejects,
+} from "node:assert";
 import { DatabaseSync } from "node:sqlite";
 import { writeToyModels } from "./_toy_models.ts";
 import { Rng } from "../src/core/rng.ts";
 import { optimizeLockstep } from "../src/optim/lockstep.ts";
-import { parseResponseFile } from "../src/serve/bridge.ts";
+import { Bridge, parseResponseFile } from "../src/serve/bridge.ts";
 import { Generators } from "../src/serve/generators.ts";
 import { Search } from "../src/serve/search.ts";
 import { createHandler, ensureToken } from "../src/serve/server.ts";
@@ -99,7 +103,7 @@ Deno.test("repeated measurements are averaged with their count; a batch stays un
   assertEquals(first.ids, ["s0", "s1", "s2", "s3"]);
 });
 
-Deno.test("a restarted service replays its log: the same state and the same next batch", async () => {
+Deno.test("a restarted service replays its log: two searches in the same state, the same next batches", async () => {
   const dir = await Deno.makeTempDir();
   const spec = parseSpec({
     generator: "toy",
@@ -111,27 +115,34 @@ Deno.test("a restarted service replays its log: the same state and the same next
   });
   const s1 = await Service.open(dir, generators());
   const { entry } = await s1.create(spec, "c1");
+  // A second search, answered by another client at the same time.
+  const other = (await s1.create({ ...spec, method: "random", params: { batch: 12 } }, "c2")).entry;
   const rng = new Rng(5);
-  const point = (id: string) => entry.search.points[Number(id.slice(1))];
-  for (let step = 0; step < 30; step++) {
-    const b = (await s1.next(entry.id))!;
-    const some = b.open.slice(0, 1 + (step % 3 === 0 ? 0 : b.open.length >> 1));
-    await s1.respond(
-      entry.id,
-      `r${step}`,
-      some.map((id) =>
-        rng.uniform() < 0.2
-          ? { id, kind: "failed" }
-          : { id, kind: "value", value: f(point(id)), trials: 1 }
-      ),
-    );
-  }
-  const before = await s1.state(entry);
+
+  const client = async (e: typeof entry, name: string) => {
+    for (let step = 0; step < 30; step++) {
+      const b = (await s1.next(e.id))!;
+      const some = b.open.slice(0, 1 + (step % 3 === 0 ? 0 : b.open.length >> 1));
+      await s1.respond(
+        e.id,
+        `${name}${step}`,
+        some.map((id) =>
+          rng.uniform() < 0.2
+            ? { id, kind: "failed" }
+            : { id, kind: "value", value: f(e.search.points[Number(id.slice(1))]), trials: 1 }
+        ),
+      );
+    }
+  };
+  await Promise.all([client(entry, "r"), client(other, "o")]);
+  const before = await s1.state(entry), otherBefore = await s1.state(other);
   assert((before.evaluations as number) > 0 && (before.failedTrials as number) > 0);
+  assert((otherBefore.evaluations as number) > 0);
   await s1.close();
   const s2 = await Service.open(dir, generators());
   const again = s2.get(entry.id);
   assertEquals(await s2.state(again), before);
+  assertEquals(await s2.state(s2.get(other.id)), otherBefore);
   // Uninterrupted twin: the logged events on a fresh search, then the same responses.
   const twin = new Search(spec, again.generator.space(spec));
   for (const e of s2.store.loadEvents<Parameters<Search["apply"]>[0]>(entry.id)) twin.apply(e);
@@ -140,7 +151,12 @@ Deno.test("a restarted service replays its log: the same state and the same next
     const b = (await s2.next(entry.id))!;
     const t = twin.current ?? twin.issue()!;
     assertEquals(b, t);
-    items = b.open.map((id) => ({ id, kind: "value", value: f(point(id)), trials: 1 }));
+    items = b.open.map((id) => ({
+      id,
+      kind: "value",
+      value: f(b.points[b.ids.indexOf(id)]),
+      trials: 1,
+    }));
     await s2.respond(entry.id, `q${step}`, items);
     twin.respond(`q${step}`, items);
   }
@@ -449,4 +465,57 @@ Deno.test("examples/client.py runs a search against a live server", async () => 
   await server.shutdown();
   await service.close();
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("the folder bridge: whole batches, malformed and partial files moved aside with a report", async () => {
+  const dir = await Deno.makeTempDir(), folder = await Deno.makeTempDir();
+  const service = await Service.open(dir, generators());
+  const spec = parseSpec({
+    generator: "toy",
+    method: "tt-b",
+    budget: 50,
+    batchSize: 25,
+    gridSize: 8,
+  });
+  const { entry } = await service.create(spec, "b1");
+  const bridge = new Bridge(service, folder);
+  const at = `${folder}/${entry.id}`;
+  await bridge.poll();
+  const manifest = JSON.parse(await Deno.readTextFile(`${at}/batch-000000/manifest.json`));
+  assertEquals(manifest.stimuli.length, 25);
+  for (const s of manifest.stimuli) await Deno.stat(`${at}/batch-000000/${s.file}`);
+  const rows = manifest.stimuli.map((s: { id: string; point: number[] }) =>
+    `${s.id},${f(Int32Array.from(s.point))}`
+  );
+  const tries: [string, string, RegExp][] = [
+    ["responses-000000.csv", `id,response\n${rows.join("\n")}\ns0,oops\n`, /not a number/],
+    [
+      "responses-000000.csv",
+      `id,response\n${rows.slice(1).join("\n")}\n`,
+      /partial file: no row for s0/,
+    ],
+    ["responses-000000.json", '{"responses": [', /not valid JSON/],
+  ];
+  for (const [name, text, why] of tries) {
+    await Deno.writeTextFile(`${at}/${name}`, text);
+    await bridge.poll();
+    const reports = [];
+    for await (const e of Deno.readDir(`${at}/rejected`)) {
+      if (e.name.endsWith(".report.json")) {
+        reports.push(JSON.parse(await Deno.readTextFile(`${at}/rejected/${e.name}`)).error);
+      }
+    }
+    assert(reports.some((r) => why.test(r)), reports.join(" | "));
+    assertEquals(entry.search.optimizer.evaluations, 0); // nothing taken, the batch still open
+    await Deno.stat(`${at}/batch-000000/manifest.json`);
+  }
+  await Deno.writeTextFile(`${at}/responses-000000.csv`, `id,response\n${rows.join("\n")}\n`);
+  await bridge.poll();
+  assertEquals(entry.search.optimizer.evaluations, 25);
+  await Deno.stat(`${at}/answered/responses-000000.csv`);
+  await Deno.stat(`${at}/batch-000001/manifest.json`);
+  await assertRejects(() => Deno.stat(`${at}/batch-000000`));
+  await service.close();
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(folder, { recursive: true });
 });
