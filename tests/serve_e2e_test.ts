@@ -96,6 +96,20 @@ function sameAsInProcess(state: Summary): void {
   assertEquals(state.curve, reference.curves[0]);
 }
 
+/** Responses events logged so far (0 while the database is being opened by a restart). */
+function answeredBatches(data: string): number {
+  try {
+    const db = new DatabaseSync(`${data}/serve.db`, { readOnly: true });
+    const n = (db.prepare("SELECT COUNT(*) AS n FROM events WHERE kind = 'responses'").get() as {
+      n: number;
+    }).n;
+    db.close();
+    return Number(n);
+  } catch {
+    return 0;
+  }
+}
+
 /** Each stimulus was told exactly one value in the log; returns the failed trials logged. */
 function loggedOnce(data: string, id: string): number {
   const db = new DatabaseSync(`${data}/serve.db`, { readOnly: true });
@@ -182,9 +196,20 @@ Deno.test("server SIGKILLed 5 times under a retrying rig with dropped trials: th
   ]);
   let running = true;
   const result = finished(player).finally(() => running = false);
+  // Kill at random points of the run (after k answered batches, k drawn from 4..79 of the ~84,
+  // then 0-30 ms more), so that the five kills fall inside the run on fast and slow machines.
   const rng = new Rng(11);
+  const at = Array.from({ length: 5 }, () => 4 + Math.floor(72 * rng.uniform())).sort((a, b) =>
+    a - b
+  );
   for (let kill = 0; kill < 5; kill++) {
-    await new Promise((r) => setTimeout(r, 200 + 800 * rng.uniform()));
+    const target = Math.max(at[kill], kill ? at[kill - 1] + 1 : 0);
+    for (let waited = 0; answeredBatches(data) < target; waited += 10) {
+      assert(running, `the rig finished before kill ${kill + 1}`);
+      assert(waited < 120_000, "the run stalled");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await new Promise((r) => setTimeout(r, 30 * rng.uniform()));
     assert(running, `the rig finished before kill ${kill + 1}`);
     server.child.kill("SIGKILL");
     await server.child.status;
