@@ -4,6 +4,11 @@
  * latent.npy, run.json). A thin adapter: it presents the search as a `MeiRun` whose target is
  * the rig, and hands it to the MEI job's report writers.
  *
+ * @example
+ * ```ts ignore
+ * import { exportSearch } from "./export.ts";
+ * const folder = await exportSearch(service.get(id), `${dataDir}/exports`);
+ * ```
  * @module
  */
 
