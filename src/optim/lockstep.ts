@@ -26,6 +26,7 @@
 
 import { createOptimizer, type OptimizeOptions, type OptimizeResult } from "./optimize.ts";
 import type { Point } from "./types.ts";
+import { rememberTop } from "./_top.ts";
 
 /**
  * A batched objective over many units: `values[b * units + u]`. `owners[b]` is the search that
@@ -120,14 +121,8 @@ export async function optimizeLockstep<P extends Point = Int32Array>(
   const top: { point: P; value: number }[][] = opt.map(() => []);
   const curves: { images: number; best: number }[][] = opt.map(() => []);
   let images = 0, optimizerMs = 0;
-  const remember = (j: number, point: P, value: number) => {
-    const list = top[j];
-    if (list.length >= keepTop && sign * value >= sign * list[list.length - 1].value) return;
-    if (list.some((t) => t.point.every((v, k) => v === point[k]))) return;
-    list.push({ point: point.slice() as P, value });
-    list.sort((a, b) => sign * (a.value - b.value));
-    if (list.length > keepTop) list.pop();
-  };
+  const remember = (j: number, point: P, value: number) =>
+    rememberTop(top[j], point, value, keepTop, sign);
   let yielded = performance.now();
   while (opt.some((o) => !o.done)) {
     // An objective that resolves through microtasks alone would starve the event loop (signal
