@@ -1,6 +1,6 @@
 /**
  * The data path of a search: grid indices -> latent -> generator -> image -> target network
- * -> layer output -> the activation of each chosen unit (`../shared/docs/algorithms.md` §5).
+ * -> layer output -> the activation of each chosen unit (`docs/algorithms.md`, "The activation").
  * One call evaluates a whole batch with one generator run and one target run.
  *
  * Unit kinds: `channel` (the firing rate of a channel averaged over time and space), `spatial`
@@ -12,6 +12,7 @@
  */
 
 import type { Rng } from "../core/rng.ts";
+import { softmax } from "./classes.ts";
 import {
   type Layout,
   resolveLayout,
@@ -147,14 +148,8 @@ export function selectedActivations(
   const u = index.length, res = new Float64Array(batch * u);
   for (let b = 0; b < batch; b++) {
     const row = acts.subarray(b * per, (b + 1) * per);
-    if (sel.kind === "probability") {
-      const max = row.reduce((m, v) => Math.max(m, v), -Infinity);
-      let z = 0;
-      for (const v of row) z += Math.exp(v - max);
-      index.forEach((c, j) => res[b * u + j] = Math.exp(row[c] - max) / z);
-    } else {
-      index.forEach((c, j) => res[b * u + j] = row[c]);
-    }
+    const values = sel.kind === "probability" ? softmax(row) : row;
+    index.forEach((c, j) => res[b * u + j] = values[c]);
   }
   return res;
 }
