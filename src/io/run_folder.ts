@@ -67,8 +67,9 @@ export class RunFolder {
    */
   static async prepare(root: string): Promise<void> {
     try {
+      const stat = await Deno.stat(root).catch(() => undefined);
+      if (stat && !stat.isDirectory) throw new Deno.errors.AlreadyExists();
       await Deno.mkdir(root, { recursive: true });
-      if (!(await Deno.stat(root)).isDirectory) throw new Error("it is not a folder");
       await Deno.remove(await Deno.makeTempFile({ dir: root, prefix: ".mei-probe-" }));
     } catch (e) {
       const what = e instanceof Deno.errors.AlreadyExists ? "it is a file" : reason(e);

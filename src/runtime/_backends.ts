@@ -146,7 +146,8 @@ async function loadWebgpu(threads: number): Promise<LoadedBackend> {
     name: "webgpu",
     ort,
     threads,
-    sessionOptions: () => ({ executionProviders: ["webgpu", "wasm"] }),
+    // Errors only: onnxruntime warns on every session that shape nodes run on the CPU.
+    sessionOptions: () => ({ executionProviders: ["webgpu", "wasm"], logSeverityLevel: 3 }),
     notes,
   };
 }

@@ -8,7 +8,7 @@
  * - `"(TB)CHW"` / `"(TB)F"`: time-major with T and B flattened into the first dim, `[T*B, ...]`,
  *   as the LIF layers of the shipped spiking networks emit (averaged over T).
  *
- * The unit kinds (`../shared/docs/algorithms.md` §5):
+ * The unit kinds (`docs/algorithms.md`, "The activation"):
  * - `"channel"`: a_c = mean over (t, h, w) of s[t, b, c, h, w] — one unit per channel
  *   (a `[B, F]` layer: one unit per feature);
  * - `"spatial"`: every (c, h, w) is a unit, averaged over t only — units are numbered
