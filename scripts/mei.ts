@@ -138,6 +138,11 @@ function argumentError(e: Error): string {
   return e.message.split("\n")[0];
 }
 
+/** An argument as a POSIX shell reads it back: quoted when it holds anything but safe characters. */
+function shellWord(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'"'"'`)}'`;
+}
+
 let args;
 try {
   args = parseArgs({ args: joinValues(Deno.args), options, strict: true });
@@ -210,10 +215,16 @@ let run: MeiRun;
 try {
   run = await runMei(settings, {
     signal: abort.signal,
-    onProgress: (images, evaluations, best) => {
-      bar ??= new ProgressBar({ total: settings.budget, label: "mei" });
-      const top = Math.max(...best);
-      bar.update(evaluations, { best: top, images });
+    onProgress: (images, _evaluations, best) => {
+      // Images shown in all (every neuron's evaluations), and the best over the neurons.
+      bar ??= new ProgressBar({
+        total: settings.budget * best.length,
+        label: "mei",
+        unit: "images",
+      });
+      bar.update(images, {
+        [best.length > 1 ? `best of ${best.length}` : "best"]: Math.max(...best),
+      });
     },
   });
 } catch (e) {
@@ -231,7 +242,7 @@ try {
   writing = await RunFolder.create(v.out!, v.name ?? runName(run));
   await writeMeiOutputs(run, writing, {
     started: started.toISOString(),
-    command: ["deno run scripts/mei.ts", ...Deno.args].join(" "),
+    command: ["deno run -A scripts/mei.ts", ...Deno.args.map(shellWord)].join(" "),
     versions: { deno: Deno.version.deno, v8: Deno.version.v8, toolkit: "0.1.0" },
   });
   final = await writing.commit();

@@ -314,6 +314,7 @@ function check(out: string): string[] {
     "progress.gif",
     "convergence.svg",
     "convergence.png",
+    "convergence.csv",
     "history.json",
     "history.csv",
     "latent.npy",

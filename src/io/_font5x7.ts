@@ -79,3 +79,30 @@ export const GLYPH_W = 5, GLYPH_H = 7, ADVANCE = 6;
 export function glyph(ch: string): number[] {
   return GLYPHS[ch] ?? GLYPHS[ch.toUpperCase()] ?? UNKNOWN;
 }
+
+/**
+ * Visit the pixels of a line of text: (x, y) from the top left corner of its box, which is
+ * (text.length * ADVANCE - 1) * scale wide and GLYPH_H * scale high.
+ * @param text the text
+ * @param scale device pixels per font pixel
+ * @param visit called once per lit pixel
+ */
+export function textPixels(
+  text: string,
+  scale: number,
+  visit: (x: number, y: number) => void,
+): void {
+  [...text].forEach((ch, c) => {
+    const rows = glyph(ch);
+    for (let r = 0; r < GLYPH_H; r++) {
+      for (let col = 0; col < GLYPH_W; col++) {
+        if (!((rows[r] >> (GLYPH_W - 1 - col)) & 1)) continue;
+        for (let dy = 0; dy < scale; dy++) {
+          for (let dx = 0; dx < scale; dx++) {
+            visit((c * ADVANCE + col) * scale + dx, r * scale + dy);
+          }
+        }
+      }
+    }
+  });
+}

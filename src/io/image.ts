@@ -16,6 +16,7 @@
 
 // A full npm: specifier (not an import-map name): mod.ts must work when imported by URL.
 import png from "npm:imagescript@1.3.1/png/node.js";
+import { ADVANCE, GLYPH_H, textPixels } from "./_font5x7.ts";
 
 /** An RGBA image, row-major, 4 bytes a pixel. */
 export interface Raster {
@@ -125,26 +126,44 @@ export function paste(dst: Raster, src: Raster, x: number, y: number): void {
 }
 
 /**
- * Tile rasters of equal size into a grid with a gap between them.
+ * Tile rasters of equal size into a grid with a gap between them, optionally with a label
+ * under each tile.
  * @param images the tiles, row by row
  * @param columns tiles per row
  * @param gap pixels between tiles (white)
+ * @param labels one line of text per tile (upper case, digits and punctuation), drawn below it
  * @returns the sheet
  * @example
  * ```ts
  * import { blankRaster, contactSheet } from "./image.ts";
  * const s = contactSheet([blankRaster(4, 4), blankRaster(4, 4), blankRaster(4, 4)], 2, 1);
  * if (s.width !== 9 || s.height !== 9) throw new Error();
+ * const l = contactSheet([blankRaster(40, 40), blankRaster(40, 40)], 2, 1, ["1", "2"]);
+ * if (l.height !== 40 + 22) throw new Error(); // the font at twice its size: 14 + 2 * 4 pixels
  * ```
  */
-export function contactSheet(images: Raster[], columns: number, gap = 2): Raster {
+export function contactSheet(
+  images: Raster[],
+  columns: number,
+  gap = 2,
+  labels?: readonly string[],
+): Raster {
   if (images.length === 0) throw new RangeError("a contact sheet needs at least one image");
-  const { width: w, height: h } = images[0];
+  const { width: w, height: tileH } = images[0];
+  // Labels at twice the font's size when the longest fits the tile.
+  const longest = Math.max(0, ...(labels ?? []).map((l) => l.length));
+  const scale = (longest * ADVANCE + 3) * 2 <= w ? 2 : 1, pad = 2 * scale;
+  const h = tileH + (labels ? GLYPH_H * scale + 2 * pad : 0);
   const cols = Math.min(columns, images.length), rows = Math.ceil(images.length / cols);
   const sheet = blankRaster(cols * w + (cols - 1) * gap, rows * h + (rows - 1) * gap);
-  images.forEach((img, j) =>
-    paste(sheet, img, (j % cols) * (w + gap), Math.floor(j / cols) * (h + gap))
-  );
+  images.forEach((img, j) => {
+    const x = (j % cols) * (w + gap), y = Math.floor(j / cols) * (h + gap);
+    paste(sheet, img, x, y);
+    textPixels(labels?.[j] ?? "", scale, (dx, dy) => {
+      const px = x + pad + dx, py = y + tileH + pad + dy;
+      if (px < x + w) sheet.rgba.set([40, 40, 40, 255], (py * sheet.width + px) * 4);
+    });
+  });
   return sheet;
 }
 

@@ -21,7 +21,7 @@
 
 import { encodePng } from "./image.ts";
 import { layout, type Primitive } from "./_chart.ts";
-import { ADVANCE, glyph, GLYPH_H, GLYPH_W } from "./_font5x7.ts";
+import { ADVANCE, GLYPH_H, textPixels } from "./_font5x7.ts";
 
 /** One line of a chart, with an optional band between `lower` and `upper`. */
 export interface Series {
@@ -249,21 +249,11 @@ class Canvas {
     const shift = p.anchor === "start" ? 0 : p.anchor === "middle" ? w / 2 : w;
     const rgb = parseColor(p.color);
     const x0 = Math.round(p.x * ratio), y0 = Math.round(p.y * ratio);
-    [...p.text].forEach((ch, c) => {
-      const rows = glyph(ch);
-      for (let r = 0; r < GLYPH_H; r++) {
-        for (let col = 0; col < GLYPH_W; col++) {
-          if (!((rows[r] >> (GLYPH_W - 1 - col)) & 1)) continue;
-          for (let dy = 0; dy < scale; dy++) {
-            for (let dx = 0; dx < scale; dx++) {
-              const u = (c * ADVANCE + col) * scale + dx - shift, v = r * scale + dy - h;
-              const [x, y] = p.vertical ? [x0 + v, y0 - u] : [x0 + u, y0 + v];
-              if (x >= 0 && y >= 0 && x < this.width && y < this.height) {
-                this.blend(Math.round(y) * this.width + Math.round(x), rgb, 1);
-              }
-            }
-          }
-        }
+    textPixels(p.text, scale, (px, py) => {
+      const u = px - shift, v = py - h;
+      const [x, y] = p.vertical ? [x0 + v, y0 - u] : [x0 + u, y0 + v];
+      if (x >= 0 && y >= 0 && x < this.width && y < this.height) {
+        this.blend(Math.round(y) * this.width + Math.round(x), rgb, 1);
       }
     });
   }

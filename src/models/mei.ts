@@ -102,23 +102,31 @@ function namePart(text: string): string {
   return text.replace(/[^\w.@+=-]/g, "_").replace(/^\.+/, "_");
 }
 
+/** How a model is named in a folder name: shipped name (and epoch), or the file's name. */
+function modelPart(spec: string, entry: ModelRecord["entry"], epoch: boolean): string {
+  if (!entry) return spec.replace(/^.*\//, "").replace(/\.onnx$/, "");
+  return epoch ? `${shippedName(entry)}-e${entry.epoch ?? "x"}` : shippedName(entry);
+}
+
 /**
- * The default name of a run's folder: target, layer, units, method and seed (characters that
- * a folder name cannot hold, such as the `/` of PyTorch node names, become `_`).
+ * The default name of a run's folder: generator and grid (`u64`: uniform, 64 points; `g64`:
+ * gaussian; `c512`: codes), target and epoch, layer, units, method and seed. Characters that a
+ * folder name cannot hold, such as the `/` of PyTorch node names, become `_`.
  * @param run the run
  * @returns a folder name
  */
 export function runName(run: MeiRun): string {
-  const s = run.settings, e = run.models.target.entry;
-  const target = e
-    ? `${shippedName(e)}-e${e.epoch ?? "x"}`
-    : s.target.replace(/^.*\//, "").replace(/\.onnx$/, "");
+  const s = run.settings, { latent } = run.problem;
+  const generator = modelPart(s.generator, run.models.generator.entry, false);
+  const grid = latent.kind === "codes" ? `c${latent.size}` : `${latent.grid[0]}${latent.size}`;
+  const target = modelPart(s.target, run.models.target.entry, true);
   const unit = s.unit === "channel"
     ? "n"
     : s.unit === "spatial"
     ? `s${s.position!.join("x")}-n`
     : `${s.unit}-`;
   return namePart(
-    `${target}_${s.layer}_${unit}${s.neurons}_${s.method}_s${s.seed}${s.shared ? "_shared" : ""}`,
+    `${generator}-${grid}_${target}_${s.layer}_${unit}${s.neurons}_${s.method}_s${s.seed}` +
+      (s.shared ? "_shared" : ""),
   );
 }

@@ -1,7 +1,8 @@
 /**
  * The report of an MEI run: one small writer per file of its folder, sharing one set of sizes
  * ({@link SIZES}). {@link writeMeiOutputs} writes them all: mei.png, candidates.png,
- * progress.gif, convergence.svg and .png, history.json, history.csv, latent.npy and run.json.
+ * progress.gif, convergence.svg, .png and .csv, history.json, history.csv, latent.npy and
+ * run.json.
  *
  * @example
  * ```ts ignore
@@ -42,6 +43,8 @@ export const SIZES = {
   gifFrames: 40,
   /** Milliseconds per frame of progress.gif. */
   gifDelayMs: 150,
+  /** White pixels between the tiles of a sheet. */
+  gap: 2,
 } as const;
 
 /** The upscale factors of a run's images: alone, and as tiles of a sheet. */
@@ -64,11 +67,13 @@ async function rasters(run: MeiRun, points: Int32Array[], factor: number): Promi
   return out;
 }
 
-/** One image per neuron: the image itself for one neuron, else a square sheet. */
+/** One image per neuron: the image itself for one neuron, else a square sheet, labelled. */
 async function neuronSheet(run: MeiRun, points: Int32Array[]): Promise<Raster> {
   const u = points.length, f = factors(run);
   const images = await rasters(run, points, u === 1 ? f.alone : f.tile);
-  return u === 1 ? images[0] : contactSheet(images, Math.ceil(Math.sqrt(u)));
+  if (u === 1) return images[0];
+  const labels = run.neurons.map((c) => `neuron ${c}`);
+  return contactSheet(images, Math.ceil(Math.sqrt(u)), SIZES.gap, labels);
 }
 
 /** The latent vector of a grid point (continuous values, or the codes). */
@@ -87,20 +92,28 @@ export async function writeMeiPng(run: MeiRun, folder: RunFolder): Promise<void>
 }
 
 /**
- * candidates.png: the best few distinct candidates, one row per neuron.
+ * candidates.png: the best few distinct candidates with their values, one row per neuron (in
+ * the order of the neuron list).
  * @param run the run
  * @param folder the folder being written
  */
 export async function writeCandidatesPng(run: MeiRun, folder: RunFolder): Promise<void> {
   const { top } = run.result;
   const keep = Math.max(...top.map((t) => t.length));
-  const tiles: Raster[] = [];
+  const tiles: Raster[] = [], labels: string[] = [];
   for (const list of top) {
     const row = await rasters(run, list.map((t) => t.point), factors(run).tile);
     const blank = () => ({ ...row[0], rgba: new Uint8ClampedArray(row[0].rgba.length).fill(255) });
     tiles.push(...row, ...Array.from({ length: keep - row.length }, blank));
+    labels.push(
+      ...list.map((t) => t.value.toPrecision(4)),
+      ...Array.from({ length: keep - row.length }, () => ""),
+    );
   }
-  await folder.write("candidates.png", await encodePng(contactSheet(tiles, keep)));
+  await folder.write(
+    "candidates.png",
+    await encodePng(contactSheet(tiles, keep, SIZES.gap, labels)),
+  );
 }
 
 /**
@@ -157,17 +170,30 @@ export async function writeHistoryJson(run: MeiRun, folder: RunFolder): Promise<
 }
 
 /**
- * history.csv: each neuron's history (best after each evaluation) and curve (against images).
+ * history.csv: each neuron's best value after each of its evaluations where it improved.
  * @param run the run
  * @param folder the folder being written
  */
 export async function writeHistoryCsv(run: MeiRun, folder: RunFolder): Promise<void> {
-  const csv = ["neuron,evaluations,images,best"];
+  const csv = ["neuron,evaluations,best"];
   run.neurons.forEach((c, j) => {
-    for (const h of run.result.results[j].history) csv.push(`${c},${h.evaluations},,${h.value}`);
-    for (const p of run.result.curves[j]) csv.push(`${c},,${p.images},${p.best}`);
+    for (const h of run.result.results[j].history) csv.push(`${c},${h.evaluations},${h.value}`);
   });
   await folder.write("history.csv", csv.join("\n") + "\n");
+}
+
+/**
+ * convergence.csv: each neuron's best value after each step, against the images shown in all
+ * (the curves of convergence.png).
+ * @param run the run
+ * @param folder the folder being written
+ */
+export async function writeConvergenceCsv(run: MeiRun, folder: RunFolder): Promise<void> {
+  const csv = ["neuron,images,best"];
+  run.neurons.forEach((c, j) => {
+    for (const p of run.result.curves[j]) csv.push(`${c},${p.images},${p.best}`);
+  });
+  await folder.write("convergence.csv", csv.join("\n") + "\n");
 }
 
 /**
@@ -198,6 +224,7 @@ export async function writeRunJson(
     settings: run.settings,
     neurons: run.neurons,
     latent_dim: run.latentDim,
+    latent: run.problem.latent,
     image_shape: run.imageShape,
     models: {
       generator: { source: generator.source, sha256: generator.sha256 },
@@ -235,6 +262,7 @@ export async function writeMeiOutputs(
   await writeProgressGif(run, folder);
   await writeHistoryJson(run, folder);
   await writeHistoryCsv(run, folder);
+  await writeConvergenceCsv(run, folder);
   await writeLatentNpy(run, folder);
   await writeRunJson(run, folder, extra);
   await convergencePlots(run, folder);
