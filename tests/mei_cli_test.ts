@@ -6,6 +6,13 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { writeToyModels } from "./_toy_models.ts";
 import { buildModel } from "../src/runtime/mod.ts";
 import { Rng } from "../src/core/rng.ts";
+import { ProgressBar } from "../src/io/progress.ts";
+import {
+  checkSettings,
+  defaultSettings,
+  SettingsError,
+  settingsFromFlags,
+} from "../src/models/settings.ts";
 
 const toy = await writeToyModels();
 const repo = new URL("..", import.meta.url).pathname;
@@ -274,7 +281,12 @@ Deno.test("a layer named like a PyTorch node output (slashes) runs and names its
     out,
   );
   assertEquals(r.code, 0, r.stderr);
-  assertEquals(entries(out), ["slash__model_relu_Relu_output_0_n0_tt-b_s0"]);
+  assertEquals(entries(out), ["gen-u8_slash__model_relu_Relu_output_0_n0_tt-b_s0"]);
+  const run = JSON.parse(
+    Deno.readTextFileSync(`${out}/gen-u8_slash__model_relu_Relu_output_0_n0_tt-b_s0/run.json`),
+  );
+  assert(run.command.startsWith("deno run -A scripts/mei.ts --generator "), run.command);
+  assertEquals(run.latent, { kind: "grid", grid: "uniform", size: 8, range: [-4, 4] });
   await Deno.remove(out, { recursive: true });
 });
 
@@ -400,3 +412,38 @@ for (const second of ["SIGINT", "SIGKILL"] as const) {
     await Deno.remove(out, { recursive: true });
   });
 }
+
+Deno.test("library objects are checked like flags; class units read the logits", () => {
+  const refused = (f: () => unknown, message: RegExp) => {
+    try {
+      f();
+    } catch (e) {
+      assert(e instanceof SettingsError && message.test(e.message), String(e));
+      return;
+    }
+    throw new Error(`not refused: ${message}`);
+  };
+  refused(() => checkSettings({ ...defaultSettings, gridsize: 8 }), /unknown setting "gridsize"/);
+  refused(() => checkSettings({ ...defaultSettings, noise: NaN }), /noise must be a finite number/);
+  refused(() => checkSettings(null), /settings must be an object, got null/);
+  assertEquals(checkSettings({ ...defaultSettings, unit: "logit" }).layer, "logits");
+  const s = settingsFromFlags({ range: "-2,2", method: "protes", param: ["k=50", "lr=0.1"] });
+  assertEquals([s.range, s.params], [[-2, 2], { k: 50, lr: 0.1 }]);
+});
+
+Deno.test("the progress line counts its rate from the first update", () => {
+  const lines: string[] = [];
+  const bar = new ProgressBar({
+    total: 100,
+    unit: "images",
+    write: (t) => lines.push(t),
+    tty: false,
+    every: 0,
+  });
+  bar.update(25, { best: 1 }); // work done before the bar existed: no rate yet
+  assert(!lines[0].includes("/s") && lines[0].includes("25/100 images | best 1"), lines[0]);
+  const t = performance.now();
+  while (performance.now() - t < 20) { /* a little time passes */ }
+  bar.update(50);
+  assert(/ [\d.]+ images\/s/.test(lines[1]), lines[1]);
+});
