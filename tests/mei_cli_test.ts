@@ -227,6 +227,10 @@ const BAD: [string[], RegExp][] = [
   [["--layer", "fea"], /Close matches: feat/],
   [["--neurons", "9"], /neuron 9 is out of range: "feat" has 4 units/],
   [
+    ["--unit", "spatial", "--position", "4,0"],
+    /position 4,0 is outside "feat", whose positions are y 0..3, x 0..3/,
+  ],
+  [
     ["--target", `${dir}/fixed.onnx`],
     /the target model .*fixed.onnx has a fixed batch of 1 .* needs a dynamic batch axis/,
   ],

@@ -22,7 +22,6 @@ import { searchProblem } from "./search.ts";
 import { checkSettings, type MeiSettings } from "./settings.ts";
 
 export { checkSettings, defaultSettings, type MeiSettings } from "./settings.ts";
-export { openModel } from "./problem.ts";
 
 /** A finished (or interrupted) run. */
 export interface MeiRun {
@@ -43,7 +42,7 @@ export interface MeiRun {
     optimizerSeconds: number;
   };
   pipeline: Pipeline;
-  /** The opened problem (released when the run ends: its images stay readable). */
+  /** The opened problem; its sessions stay open (the report draws images) until `close()`. */
   problem: MeiProblem;
   /** Class probabilities of the target on each MEI (when the target has logits). */
   classes?: ClassInfo[];

@@ -30,6 +30,7 @@ import {
   openSession,
   parseModel,
   requireBatchAxis,
+  resolveLayout,
   type Session,
   type SessionOptions,
 } from "../runtime/mod.ts";
@@ -284,6 +285,17 @@ export async function openProblem(settings: MeiSettings): Promise<MeiProblem> {
   }
   const layerOut = (await target.run({ [target.inputNames[0]]: image }, [layer]))[layer];
   const units = selectableUnits(layerOut.dims, 1, { kind: settings.unit, layout: settings.layout });
+  if (settings.position) {
+    const [, h = 1, w = 1] = resolveLayout(layerOut.dims, 1, settings.layout).sample;
+    const [y, x] = settings.position;
+    if (y >= h || x >= w) {
+      throw new ModelError(
+        `position ${y},${x} is outside "${layer}", whose positions are y 0..${h - 1}, x 0..${
+          w - 1
+        }`,
+      );
+    }
+  }
   const neurons = parseNeurons(settings.neurons, units, `"${layer}"`);
   const noise = settings.noise > 0
     ? { sigma: settings.noise, rng: new Rng(settings.seed + 1_000_003) }
