@@ -163,7 +163,11 @@ try {
     try {
       replay = settingsFromReplay(JSON.parse(await Deno.readTextFile(v.replay)));
     } catch (e) {
-      const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
+      const why = e instanceof Deno.errors.NotFound
+        ? "no such file"
+        : e instanceof SyntaxError
+        ? "it is not JSON (a run.json written by scripts/mei.ts is)"
+        : (e as Error).message;
       fail(`cannot replay ${v.replay}: ${why}`);
     }
     base = replay.settings;

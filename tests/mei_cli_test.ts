@@ -209,7 +209,7 @@ const BAD: [string[], RegExp][] = [
     /budget is missing; valid: an integer/,
   ],
   [["--replay", `${dir}/nope.json`], /cannot replay .*nope.json: no such file/],
-  [["--replay", `${dir}/corrupt.onnx`], /cannot replay .*corrupt.onnx: /],
+  [["--replay", `${dir}/corrupt.onnx`], /cannot replay .*corrupt.onnx: it is not JSON/],
   // Models: the role and the file named the same way, before any search.
   [
     ["--target", `${dir}/missing.onnx`],

@@ -297,6 +297,8 @@ export async function openProblem(settings: MeiSettings): Promise<MeiProblem> {
     }
   }
   const neurons = parseNeurons(settings.neurons, units, `"${layer}"`);
+  // One image through the chosen units, so a target that returns NaN stops here, not mid-search.
+  await pipelineFor(neurons).evaluate([new Int32Array(latent.space.d)]);
   const noise = settings.noise > 0
     ? { sigma: settings.noise, rng: new Rng(settings.seed + 1_000_003) }
     : undefined;
