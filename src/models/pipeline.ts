@@ -154,6 +154,41 @@ export function selectedActivations(
   return res;
 }
 
+/**
+ * Run a generator on a batch of grid points (the generator half of a pipeline, for callers
+ * without a target network).
+ * @param generator the generator's session
+ * @param latentDim latent coordinates
+ * @param latent how grid indices become the generator's input
+ * @param batch multi-indices over the latent grid
+ * @returns images [B, C, H, W] in [0, 1]
+ * @throws RangeError when a point does not have `latentDim` coordinates
+ */
+export async function generateImages(
+  generator: SessionLike,
+  latentDim: number,
+  latent: LatentMap,
+  batch: Int32Array[],
+): Promise<TensorData & { data: Float32Array }> {
+  const d = latentDim;
+  for (const i of batch) {
+    if (i.length !== d) throw new RangeError(`expected ${d} latent coordinates, got ${i.length}`);
+  }
+  let input: TensorData;
+  if (latent.kind === "codes") {
+    const data = new BigInt64Array(batch.length * d);
+    batch.forEach((i, b) => i.forEach((v, k) => data[b * d + k] = BigInt(v)));
+    input = { data, dims: [batch.length, d] };
+  } else {
+    const data = new Float32Array(batch.length * d);
+    batch.forEach((i, b) => i.forEach((v, k) => data[b * d + k] = latent.values[v]));
+    input = { data, dims: [batch.length, d] };
+  }
+  const out = await generator.run({ [generator.inputNames[0]]: input });
+  const image = out.image ?? Object.values(out)[0];
+  return { data: image.data as Float32Array, dims: image.dims };
+}
+
 /** Grid indices -> images -> activations, batched (see the module doc). */
 export class Pipeline {
   readonly #o: PipelineOptions;
@@ -165,32 +200,14 @@ export class Pipeline {
     this.#o = opts;
   }
 
-  /** The generator's input tensor for a batch of multi-indices. */
-  #latentTensor(batch: Int32Array[]): TensorData {
-    const { latentDim: d, latent } = this.#o;
-    for (const i of batch) {
-      if (i.length !== d) throw new RangeError(`expected ${d} latent coordinates, got ${i.length}`);
-    }
-    if (latent.kind === "codes") {
-      const data = new BigInt64Array(batch.length * d);
-      batch.forEach((i, b) => i.forEach((v, k) => data[b * d + k] = BigInt(v)));
-      return { data, dims: [batch.length, d] };
-    }
-    const data = new Float32Array(batch.length * d);
-    batch.forEach((i, b) => i.forEach((v, k) => data[b * d + k] = latent.values[v]));
-    return { data, dims: [batch.length, d] };
-  }
-
   /**
    * Generate the images of a batch of multi-indices.
    * @param batch multi-indices over the latent grid
    * @returns images [B, C, H, W] in [0, 1]
    */
-  async images(batch: Int32Array[]): Promise<TensorData & { data: Float32Array }> {
-    const g = this.#o.generator;
-    const out = await g.run({ [g.inputNames[0]]: this.#latentTensor(batch) });
-    const image = out.image ?? Object.values(out)[0];
-    return { data: image.data as Float32Array, dims: image.dims };
+  images(batch: Int32Array[]): Promise<TensorData & { data: Float32Array }> {
+    const { generator, latentDim, latent } = this.#o;
+    return generateImages(generator, latentDim, latent, batch);
   }
 
   /**

@@ -4,9 +4,9 @@
  * over all chosen neurons (`values[b * neurons + j]`) plus what a report needs (images of grid
  * points, the class of an image, the models' records).
  *
- * {@link openLatentSpace} opens the generator side alone (the grid and the images), for a
- * problem whose responses come from elsewhere (a rig that measures a neuron); {@link openProblem}
- * adds the target network.
+ * {@link openLatentSpace} opens the generator side alone (the grid and the images of its points),
+ * for a problem whose responses come from elsewhere (a rig that measures a neuron: its objective
+ * and the space go to `searchProblem`); {@link openProblem} adds the target network.
  *
  * @example
  * ```ts ignore
@@ -42,7 +42,13 @@ import {
   resolveModel,
   sha256Hex,
 } from "./manifest.ts";
-import { Pipeline, selectableUnits, type TensorData } from "./pipeline.ts";
+import {
+  generateImages,
+  type LatentMap,
+  Pipeline,
+  selectableUnits,
+  type TensorData,
+} from "./pipeline.ts";
 import type { MeiSettings } from "./settings.ts";
 import { parseNeurons } from "./units.ts";
 
@@ -129,6 +135,10 @@ export interface LatentSpace {
   space: { d: number; n: number };
   /** Grid values of one coordinate (continuous latents), or undefined (codes). */
   latentValues?: Float64Array;
+  /** How grid indices become the generator's input. */
+  latentMap: LatentMap;
+  /** Images of grid points, `[B, C, H, W]` in [0, 1]. */
+  images(points: Int32Array[]): Promise<TensorData & { data: Float32Array }>;
   /** What the grid really is (run.json records it: the codebook ignores grid and range). */
   latent:
     | { kind: "grid"; grid: MeiSettings["grid"]; size: number; range?: [number, number] }
@@ -173,10 +183,13 @@ async function latentSpaceOf(
     const size = Number(
       (model.entry?.codebook as { size?: number } | undefined)?.size ?? settings.gridSize,
     );
+    const latentMap: LatentMap = { kind: "codes" };
     return {
       generator,
       model,
       space: { d: latentDim, n: size },
+      latentMap,
+      images: (points) => generateImages(generator, latentDim, latentMap, points),
       latent: { kind: "codes", size },
     };
   }
@@ -186,11 +199,14 @@ async function latentSpaceOf(
       ? { kind: "gaussian", n }
       : { kind: "uniform", n, lower: settings.range[0], upper: settings.range[1] },
   );
+  const latentMap: LatentMap = { kind: "grid", values: latentValues };
   return {
     generator,
     model,
     space: { d: latentDim, n },
     latentValues,
+    latentMap,
+    images: (points) => generateImages(generator, latentDim, latentMap, points),
     latent: settings.grid === "gaussian"
       ? { kind: "grid", grid: "gaussian", size: n }
       : { kind: "grid", grid: "uniform", size: n, range: settings.range },
@@ -216,8 +232,6 @@ export interface MeiProblem extends LatentSpace {
   objective: MultiObjective;
   /** Seconds spent opening, and in the networks so far. */
   timings: { openSeconds: number; networkSeconds: number };
-  /** Images of grid points, `[B, C, H, W]` in [0, 1]. */
-  images(points: Int32Array[]): Promise<TensorData & { data: Float32Array }>;
   /** The class the target gives each point's image (when it has a "logits" output). */
   classify?(points: Int32Array[]): Promise<ClassInfo[]>;
   /** Release the sessions. */
@@ -261,9 +275,7 @@ export async function openProblem(settings: MeiSettings): Promise<MeiProblem> {
       generator: latent.generator,
       target,
       latentDim: latent.space.d,
-      latent: latent.latentValues
-        ? { kind: "grid", values: latent.latentValues }
-        : { kind: "codes" },
+      latent: latent.latentMap,
       selection: {
         kind: settings.unit,
         layer,
@@ -273,7 +285,7 @@ export async function openProblem(settings: MeiSettings): Promise<MeiProblem> {
       },
       noise,
     });
-  const image = await pipelineFor([0]).images([new Int32Array(latent.space.d)]);
+  const image = await latent.images([new Int32Array(latent.space.d)]);
   const declared = target.inputs[0].dims?.slice(1);
   const wantShape = declared?.every((v) => typeof v === "number")
     ? declared
@@ -322,7 +334,6 @@ export async function openProblem(settings: MeiSettings): Promise<MeiProblem> {
       timings.networkSeconds += (performance.now() - ts) / 1000;
       return values;
     },
-    images: (points) => pipeline.images(points),
     classify: hasLogits
       ? async (points) => {
         // A second session reads the class of each image, so the search's graph stays pruned.
@@ -331,7 +342,7 @@ export async function openProblem(settings: MeiSettings): Promise<MeiProblem> {
           outputs: ["logits"],
           source: tgt.label,
         });
-        const input = { [classifier.inputNames[0]]: await pipeline.images(points) };
+        const input = { [classifier.inputNames[0]]: await latent.images(points) };
         const logits = (await classifier.run(input, ["logits"])).logits;
         const k = logits.dims[1];
         return points.map((_, j) => classOf(logits.data.subarray(j * k, (j + 1) * k)));
