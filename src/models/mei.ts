@@ -22,6 +22,8 @@ import { searchProblem } from "./search.ts";
 import { checkSettings, type MeiSettings } from "./settings.ts";
 
 export { checkSettings, defaultSettings, type MeiSettings } from "./settings.ts";
+// Callers that open a model by name (the atlas fixture) import it from here.
+export { openModel } from "./problem.ts";
 
 /** A finished (or interrupted) run. */
 export interface MeiRun {
