@@ -19,9 +19,9 @@
 
 import { encodeNpy } from "../io/npy.ts";
 import {
-  contactSheet,
   encodeGif,
   encodePng,
+  labelledSheet,
   type Raster,
   tensorToRaster,
   upscale,
@@ -73,7 +73,7 @@ async function neuronSheet(run: MeiRun, points: Int32Array[]): Promise<Raster> {
   const images = await rasters(run, points, u === 1 ? f.alone : f.tile);
   if (u === 1) return images[0];
   const labels = run.neurons.map((c) => `neuron ${c}`);
-  return contactSheet(images, Math.ceil(Math.sqrt(u)), SIZES.gap, labels);
+  return await labelledSheet(images, Math.ceil(Math.sqrt(u)), labels, SIZES.gap);
 }
 
 /** The latent vector of a grid point (continuous values, or the codes). */
@@ -110,10 +110,8 @@ export async function writeCandidatesPng(run: MeiRun, folder: RunFolder): Promis
       ...Array.from({ length: keep - row.length }, () => ""),
     );
   }
-  await folder.write(
-    "candidates.png",
-    await encodePng(contactSheet(tiles, keep, SIZES.gap, labels)),
-  );
+  const sheet = await labelledSheet(tiles, keep, labels, SIZES.gap);
+  await folder.write("candidates.png", await encodePng(sheet));
 }
 
 /**
