@@ -65,8 +65,13 @@ export interface PipelineOptions {
   latentDim: number;
   latent: LatentMap;
   selection: UnitSelection;
-  /** Multiplicative response noise y max(0, 1 + sigma N(0, 1)) (default none). */
-  noise?: { sigma: number; rng: Rng };
+  /**
+   * Multiplicative response noise y max(0, 1 + sigma N(0, 1)) (default none): one generator
+   * drawn for every response in batch order, or `streams`, one generator per selected unit,
+   * drawn only for the candidates of that unit's own search (`evaluate`'s owners), so that a
+   * search's noise does not depend on the searches run beside it (other responses stay clean).
+   */
+  noise?: { sigma: number; rng: Rng } | { sigma: number; streams: Rng[] };
   /**
    * Largest batch sent to the networks at once (default 32): larger batches (many searches in
    * lockstep) are split, as per-image cost grows past a few dozen images on CPU backends.
@@ -213,15 +218,22 @@ export class Pipeline {
   /**
    * Evaluate a batch: one generator run, one target run.
    * @param batch multi-indices over the latent grid
+   * @param owners the selected unit (index into the selection) whose search asked each item;
+   *   needed with per-unit noise streams
    * @returns activations of every selected unit for every item, and the images
    * @throws Error when an activation is NaN or infinite, naming the item
    */
-  async evaluate(batch: Int32Array[]): Promise<Evaluation> {
+  async evaluate(batch: Int32Array[], owners?: Int32Array): Promise<Evaluation> {
     const max = this.#o.maxBatch ?? 32;
-    if (batch.length <= max) return await this.#evaluateChunk(batch);
+    if (batch.length <= max) return await this.#evaluateChunk(batch, owners);
     const parts: Evaluation[] = [];
     for (let from = 0; from < batch.length; from += max) {
-      parts.push(await this.#evaluateChunk(batch.slice(from, from + max)));
+      parts.push(
+        await this.#evaluateChunk(
+          batch.slice(from, from + max),
+          owners?.subarray(from, from + max),
+        ),
+      );
     }
     const concat = <T extends Float32Array | Float64Array>(arrays: T[], make: (n: number) => T) => {
       const out = make(arrays.reduce((n, a) => n + a.length, 0));
@@ -236,7 +248,7 @@ export class Pipeline {
     };
   }
 
-  async #evaluateChunk(batch: Int32Array[]): Promise<Evaluation> {
+  async #evaluateChunk(batch: Int32Array[], owners?: Int32Array): Promise<Evaluation> {
     const { target, selection, noise } = this.#o;
     const image = await this.images(batch);
     const out = await target.run({ [target.inputNames[0]]: image }, [selection.layer]);
@@ -255,8 +267,13 @@ export class Pipeline {
       }
     });
     if (noise && noise.sigma > 0) {
-      for (let j = 0; j < acts.length; j++) {
-        acts[j] *= Math.max(0, 1 + noise.sigma * noise.rng.normal());
+      const factor = (rng: Rng) => Math.max(0, 1 + noise.sigma * rng.normal());
+      if ("rng" in noise) {
+        for (let j = 0; j < acts.length; j++) acts[j] *= factor(noise.rng);
+      } else {
+        if (!owners) throw new RangeError("per-unit noise streams need the owner of each item");
+        const u = selection.units.length;
+        owners.forEach((j, b) => acts[b * u + j] *= factor(noise.streams[j]));
       }
     }
     return { values: acts, images: image.data, imageDims: [...image.dims] };

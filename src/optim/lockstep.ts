@@ -27,8 +27,14 @@
 import { createOptimizer, type OptimizeOptions, type OptimizeResult } from "./optimize.ts";
 import type { Point } from "./types.ts";
 
-/** A batched objective over many units: `values[b * units + u]`. */
-export type MultiObjective<P extends Point = Int32Array> = (batch: P[]) => Promise<Float64Array>;
+/**
+ * A batched objective over many units: `values[b * units + u]`. `owners[b]` is the search that
+ * asked candidate b (for per-search response noise, see `Pipeline`).
+ */
+export type MultiObjective<P extends Point = Int32Array> = (
+  batch: P[],
+  owners: Int32Array,
+) => Promise<Float64Array>;
 
 /** Progress after each step. */
 export interface LockstepProgress {
@@ -42,8 +48,10 @@ export interface LockstepProgress {
 
 /** Options: those of `optimize` (budget per search) plus the lockstep settings. */
 export interface LockstepOptions extends Omit<OptimizeOptions, "onProgress"> {
-  /** Number of searches, one per unit. Search u uses seed + u. */
+  /** Number of searches, one per unit. Search u uses seed + u, unless `seeds` is given. */
   searches: number;
+  /** One seed per search (overrides seed + u), e.g. derived from each search's own key. */
+  seeds?: readonly number[];
   /** Tell every search the responses of its unit to all candidates of a step. */
   shared?: boolean;
   /** Keep this many best distinct candidates per search (default 8). */
@@ -94,13 +102,20 @@ export async function optimizeLockstep<P extends Point = Int32Array>(
   if (!Number.isInteger(u) || u < 1) {
     throw new RangeError(`searches must be an integer >= 1, got ${u}`);
   }
+  if (opts.seeds && opts.seeds.length !== u) {
+    throw new RangeError(`expected ${u} seeds (one per search), got ${opts.seeds.length}`);
+  }
   const seed = opts.seed ?? 0, keepTop = opts.keepTop ?? 8, sign = opts.maximize ? -1 : 1;
   const { space, budget, maximize, params, reevaluate } = opts;
-  const opt = Array.from(
-    { length: u },
-    (_, j) =>
-      createOptimizer<P>(method, { space, budget, maximize, params, reevaluate, seed: seed + j }),
-  );
+  const opt = Array.from({ length: u }, (_, j) =>
+    createOptimizer<P>(method, {
+      space,
+      budget,
+      maximize,
+      params,
+      reevaluate,
+      seed: opts.seeds?.[j] ?? seed + j,
+    }));
   const improvements: Improvement<P>[][] = opt.map(() => []);
   const top: { point: P; value: number }[][] = opt.map(() => []);
   const curves: { images: number; best: number }[][] = opt.map(() => []);
@@ -127,7 +142,10 @@ export async function optimizeLockstep<P extends Point = Int32Array>(
     optimizerMs += performance.now() - t0;
     const batch = asked.flat();
     if (batch.length === 0) break;
-    const values = await f(batch);
+    const owners = new Int32Array(batch.length);
+    let at = 0;
+    asked.forEach((a, j) => owners.fill(j, at, at += a.length));
+    const values = await f(batch, owners);
     if (values.length !== batch.length * u) {
       throw new RangeError(
         `the objective returned ${values.length} values for ${batch.length} candidates x ${u} units`,
