@@ -6,7 +6,8 @@
  *
  * {@link openLatentSpace} opens the generator side alone (the grid and the images of its points),
  * for a problem whose responses come from elsewhere (a rig that measures a neuron: its objective
- * and the space go to `searchProblem`); {@link openProblem} adds the target network.
+ * and the space go to `searchProblem`); {@link openProblem} adds the target network, and
+ * {@link openProblemOn} adds one to a generator already open (many problems, one generator).
  *
  * @example
  * ```ts ignore
@@ -234,7 +235,7 @@ export interface MeiProblem extends LatentSpace {
   timings: { openSeconds: number; networkSeconds: number };
   /** The class the target gives each point's image (when it has a "logits" output). */
   classify?(points: Int32Array[]): Promise<ClassInfo[]>;
-  /** Release the sessions. */
+  /** Release the sessions it opened. */
   close(): Promise<void>;
 }
 
@@ -243,18 +244,44 @@ export interface MeiProblem extends LatentSpace {
  * that needs the models (layer name, neuron range, image shapes, batch axes) happens here,
  * before any search.
  * @param settings checked settings (see `checkSettings`)
- * @returns the problem
+ * @returns the problem; its `close()` releases every session
  * @throws {ModelError} a model, layer or unit that cannot be used, naming the file and its role
  */
 export async function openProblem(settings: MeiSettings): Promise<MeiProblem> {
   const t0 = performance.now();
-  const sessionOptions = sessionOptionsOf(settings);
-  const layer = settings.layer;
   const [gen, tgt] = await Promise.all([
     openModel(settings.generator, "generator", undefined, settings.modelsDir),
     openModel(settings.target, "target", settings.epoch, settings.modelsDir),
   ]);
-  const latent = await latentSpaceOf(gen, settings, sessionOptions);
+  const latent = await latentSpaceOf(gen, settings, sessionOptionsOf(settings));
+  const problem = await openProblemOn(latent, settings, tgt);
+  problem.timings.openSeconds = (performance.now() - t0) / 1000;
+  const closeTarget = problem.close;
+  problem.close = async () => {
+    await closeTarget();
+    await latent.generator.release();
+  };
+  return problem;
+}
+
+/**
+ * Open a problem on a generator that is already open (shared by many problems, as in a sweep):
+ * the target's sessions, the layer and the units, checked as in {@link openProblem}.
+ * @param latent the open generator side
+ * @param settings checked settings (their generator and grid are those of `latent`)
+ * @param tgt the target, if already read (default: read from the settings)
+ * @returns the problem; its `close()` releases the target's sessions, not the generator's
+ * @throws {ModelError} a model, layer or unit that cannot be used, naming the file and its role
+ */
+export async function openProblemOn(
+  latent: LatentSpace,
+  settings: MeiSettings,
+  tgt?: OpenedModel,
+): Promise<MeiProblem> {
+  const t0 = performance.now();
+  tgt ??= await openModel(settings.target, "target", settings.epoch, settings.modelsDir);
+  const sessionOptions = sessionOptionsOf(settings);
+  const layer = settings.layer;
   const graph = tgt.info.graph;
   const tensors = new Set([
     ...graph.outputs.map((o) => o.name),
@@ -351,7 +378,6 @@ export async function openProblem(settings: MeiSettings): Promise<MeiProblem> {
     close: async () => {
       if (classifier && classifier !== target) await classifier.release();
       await target.release();
-      await latent.generator.release();
     },
   };
   timings.openSeconds = (performance.now() - t0) / 1000;
