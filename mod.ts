@@ -46,6 +46,16 @@ export { gridValues, indicesToValues, normalQuantile } from "./src/space/grids.t
 export type { Grid } from "./src/space/grids.ts";
 export { digitSizes, QuantizedSpace } from "./src/space/quantize.ts";
 export { defaultSettings, type MeiRun, type MeiSettings, runMei } from "./src/models/mei.ts";
+export { checkSettings, SettingsError } from "./src/models/settings.ts";
+export {
+  type MeiProblem,
+  openLatentSpace,
+  openProblem,
+  openProblemOn,
+} from "./src/models/problem.ts";
+export type { LatentSpace } from "./src/models/problem.ts";
+export { searchProblem } from "./src/models/search.ts";
+export type { SearchableProblem } from "./src/models/search.ts";
 export { loadManifest, resolveModel } from "./src/models/manifest.ts";
 export { Pipeline } from "./src/models/pipeline.ts";
 export type { UnitKind, UnitSelection } from "./src/models/pipeline.ts";

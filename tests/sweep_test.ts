@@ -78,9 +78,9 @@ Deno.test("spec: defaults, lists from flags, and one clear error per bad field",
   ]);
   const bad: [Record<string, unknown>, RegExp][] = [
     [{ layers: ["sn1"], neurons: "0" }, /needs "targets"/],
-    [{ ...SPEC, methods: ["tt", "nope"] }, /unknown optimizer "nope"; valid methods: .*tt-b/],
+    [{ ...SPEC, methods: ["tt", "nope"] }, /method must be one of .*tt-b.*, got "nope"/],
     [{ ...SPEC, seeds: [-1] }, /"seeds" has an invalid entry -1/],
-    [{ ...SPEC, budget: 0 }, /budget must be an integer >= 1/],
+    [{ ...SPEC, budget: 0 }, /budget must be an integer from 1 to 1000000000, got 0/],
     [{ ...SPEC, layers: ["sn1", "sn1"] }, /"layers" lists an entry twice/],
     [{ ...SPEC, unit: "spatial" }, /spatial units need a position/],
     [{ ...SPEC, extra: 1 }, /unknown spec field "extra"; valid fields: targets/],
@@ -248,7 +248,7 @@ Deno.test("sweep: bad input exits 2 with one line and writes nothing", async () 
   const base = ["--targets", "scnn@6", "--layers", "sn1", "--neurons", "0-3", "--out", out];
   const cases: [string[], RegExp][] = [
     [["--layers", "nope"], /scnn@6 has no layer "nope"/],
-    [["--methods", "tt,nope"], /unknown optimizer "nope"/],
+    [["--methods", "tt,nope"], /method must be one of .*, got "nope"/],
     [["--neurons", "0-99"], /neuron 99 is out of range: scnn@6 "sn1" has 12 units/],
     [["--targets", "scnn@3"], /no target "scnn@3" at epoch 3; "scnn" has epochs 0, 1, 2, 4, 6/],
     [["--shard", "3/2"], /shard must be i\/N with 0 <= i < N/],

@@ -16,7 +16,7 @@
  */
 
 import { formatTick } from "./_chart.ts";
-import { FONT_FAMILY, svgToPng } from "./svg_png.ts";
+import { escapeXml, FONT_FAMILY, svgToPng } from "./svg_png.ts";
 
 /** One heat map. */
 export interface Heatmap {
@@ -58,14 +58,12 @@ function colour(t: number): { fill: string; dark: boolean } {
   };
 }
 
-const esc = (s: string) =>
-  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 const f1 = (v: number) => Number(v.toFixed(1));
 /** Rough text width of the shipped font (DejaVu Sans averages ~0.6 em). */
 const textWidth = (s: string, size: number) => s.length * size * 0.6;
 
 function text(x: number, y: number, s: string, size: number, extra = ""): string {
-  return `<text x="${f1(x)}" y="${f1(y)}" font-size="${size}"${extra}>${esc(s)}</text>`;
+  return `<text x="${f1(x)}" y="${f1(y)}" font-size="${size}"${extra}>${escapeXml(s)}</text>`;
 }
 
 function panelSvg(p: Heatmap, x0: number, y0: number): { svg: string[]; w: number; h: number } {

@@ -20,7 +20,7 @@
  */
 
 import { layout } from "./_chart.ts";
-import { FONT_FAMILY, svgToPng } from "./svg_png.ts";
+import { escapeXml, FONT_FAMILY, svgToPng } from "./svg_png.ts";
 
 /** One line of a chart, with an optional band between `lower` and `upper`. */
 export interface Series {
@@ -78,13 +78,6 @@ export interface Figure {
   panelHeight?: number;
   /** Show the legend column (default true). */
   legend?: boolean;
-}
-
-function escapeXml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
-    /"/g,
-    "&quot;",
-  );
 }
 
 const f1 = (v: number) => Number(v.toFixed(1));

@@ -25,6 +25,18 @@ import { fontBase64 } from "./_font_bytes.ts";
 /** The font family of every chart (the shipped font). */
 export const FONT_FAMILY = "DejaVu Sans";
 
+/**
+ * Text made safe for SVG content and attribute values.
+ * @param s any text
+ * @returns the text with &, <, > and " escaped
+ */
+export function escapeXml(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
+    /"/g,
+    "&quot;",
+  );
+}
+
 const WASM = "npm:@resvg/resvg-wasm@2.6.2/index_bg.wasm";
 
 function readable(path: string): boolean {

@@ -6,8 +6,8 @@
  */
 
 import { listLayers } from "../runtime/mod.ts";
-import type { MeiSettings } from "./mei.ts";
-import { openModel } from "./mei.ts";
+import type { MeiSettings } from "./settings.ts";
+import { openModel } from "./problem.ts";
 
 /**
  * Lines describing the layers of the target of a run's settings.
@@ -19,6 +19,7 @@ export async function listTargetLayers(settings: MeiSettings): Promise<string[]>
   const layers = await listLayers(target.bytes, {
     backend: settings.backend,
     threads: settings.threads,
+    source: target.label,
   });
   const rows = layers.map((l) => [
     l.name,

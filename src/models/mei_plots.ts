@@ -1,7 +1,8 @@
 /**
  * The convergence curves of an MEI run (best activation against evaluations per neuron, log
  * scale), as SVG and PNG: one line per neuron for up to eight neurons, else the median over
- * neurons with its interquartile band.
+ * neurons with its interquartile band (named on the y axis, so the legend stays narrow). The y
+ * axis says "firing rate" for the shipped spiking networks and "activation" for others.
  *
  * @module
  */
@@ -23,13 +24,17 @@ function quantile(sorted: number[], q: number): number {
 export function convergenceChart(run: MeiRun): Chart {
   const { curves } = run.result, u = run.neurons.length;
   const s = run.settings;
-  const what = s.unit === "channel" ? "firing rate" : s.unit === "spatial" ? "unit rate" : s.unit;
+  // A rate for the shipped spiking networks (T time steps), an activation for any other.
+  const spiking = (run.models.target.entry?.T ?? 1) > 1;
+  const what = s.unit === "logit" || s.unit === "probability"
+    ? s.unit
+    : spiking
+    ? "firing rate"
+    : "activation";
   const chart: Chart = {
-    title: `${s.method} on ${s.unit === "logit" || s.unit === "probability" ? "logits" : s.layer}${
-      s.shared ? " (shared)" : ""
-    }`,
+    title: `${s.method} on ${s.layer}${s.shared ? " (shared)" : ""}`,
     xLabel: "evaluations per neuron",
-    yLabel: `best ${what}`,
+    yLabel: `best ${what}${u > 8 ? " (median, interquartile band)" : ""}`,
     logX: true,
     series: [],
   };
@@ -43,7 +48,7 @@ export function convergenceChart(run: MeiRun): Chart {
   } else {
     const at = x.map((_, step) => curves.map((c) => c[step].best).sort((a, b) => a - b));
     chart.series = [{
-      name: `median of ${u} neurons (band: interquartile range)`,
+      name: `median of ${u}`,
       x,
       y: at.map((v) => quantile(v, 0.5)),
       lower: at.map((v) => quantile(v, 0.25)),

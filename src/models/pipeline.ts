@@ -1,6 +1,6 @@
 /**
  * The data path of a search: grid indices -> latent -> generator -> image -> target network
- * -> layer output -> the activation of each chosen unit (`../shared/docs/algorithms.md` §5).
+ * -> layer output -> the activation of each chosen unit (`docs/algorithms.md`, "The activation").
  * One call evaluates a whole batch with one generator run and one target run.
  *
  * Unit kinds: `channel` (the firing rate of a channel averaged over time and space), `spatial`
@@ -12,6 +12,7 @@
  */
 
 import type { Rng } from "../core/rng.ts";
+import { softmax } from "./classes.ts";
 import {
   type Layout,
   resolveLayout,
@@ -152,16 +153,45 @@ export function selectedActivations(
   const u = index.length, res = new Float64Array(batch * u);
   for (let b = 0; b < batch; b++) {
     const row = acts.subarray(b * per, (b + 1) * per);
-    if (sel.kind === "probability") {
-      const max = row.reduce((m, v) => Math.max(m, v), -Infinity);
-      let z = 0;
-      for (const v of row) z += Math.exp(v - max);
-      index.forEach((c, j) => res[b * u + j] = Math.exp(row[c] - max) / z);
-    } else {
-      index.forEach((c, j) => res[b * u + j] = row[c]);
-    }
+    const values = sel.kind === "probability" ? softmax(row) : row;
+    index.forEach((c, j) => res[b * u + j] = values[c]);
   }
   return res;
+}
+
+/**
+ * Run a generator on a batch of grid points (the generator half of a pipeline, for callers
+ * without a target network).
+ * @param generator the generator's session
+ * @param latentDim latent coordinates
+ * @param latent how grid indices become the generator's input
+ * @param batch multi-indices over the latent grid
+ * @returns images [B, C, H, W] in [0, 1]
+ * @throws RangeError when a point does not have `latentDim` coordinates
+ */
+export async function generateImages(
+  generator: SessionLike,
+  latentDim: number,
+  latent: LatentMap,
+  batch: Int32Array[],
+): Promise<TensorData & { data: Float32Array }> {
+  const d = latentDim;
+  for (const i of batch) {
+    if (i.length !== d) throw new RangeError(`expected ${d} latent coordinates, got ${i.length}`);
+  }
+  let input: TensorData;
+  if (latent.kind === "codes") {
+    const data = new BigInt64Array(batch.length * d);
+    batch.forEach((i, b) => i.forEach((v, k) => data[b * d + k] = BigInt(v)));
+    input = { data, dims: [batch.length, d] };
+  } else {
+    const data = new Float32Array(batch.length * d);
+    batch.forEach((i, b) => i.forEach((v, k) => data[b * d + k] = latent.values[v]));
+    input = { data, dims: [batch.length, d] };
+  }
+  const out = await generator.run({ [generator.inputNames[0]]: input });
+  const image = out.image ?? Object.values(out)[0];
+  return { data: image.data as Float32Array, dims: image.dims };
 }
 
 /** Grid indices -> images -> activations, batched (see the module doc). */
@@ -175,32 +205,14 @@ export class Pipeline {
     this.#o = opts;
   }
 
-  /** The generator's input tensor for a batch of multi-indices. */
-  #latentTensor(batch: Int32Array[]): TensorData {
-    const { latentDim: d, latent } = this.#o;
-    for (const i of batch) {
-      if (i.length !== d) throw new RangeError(`expected ${d} latent coordinates, got ${i.length}`);
-    }
-    if (latent.kind === "codes") {
-      const data = new BigInt64Array(batch.length * d);
-      batch.forEach((i, b) => i.forEach((v, k) => data[b * d + k] = BigInt(v)));
-      return { data, dims: [batch.length, d] };
-    }
-    const data = new Float32Array(batch.length * d);
-    batch.forEach((i, b) => i.forEach((v, k) => data[b * d + k] = latent.values[v]));
-    return { data, dims: [batch.length, d] };
-  }
-
   /**
    * Generate the images of a batch of multi-indices.
    * @param batch multi-indices over the latent grid
    * @returns images [B, C, H, W] in [0, 1]
    */
-  async images(batch: Int32Array[]): Promise<TensorData & { data: Float32Array }> {
-    const g = this.#o.generator;
-    const out = await g.run({ [g.inputNames[0]]: this.#latentTensor(batch) });
-    const image = out.image ?? Object.values(out)[0];
-    return { data: image.data as Float32Array, dims: image.dims };
+  images(batch: Int32Array[]): Promise<TensorData & { data: Float32Array }> {
+    const { generator, latentDim, latent } = this.#o;
+    return generateImages(generator, latentDim, latent, batch);
   }
 
   /**
