@@ -16,11 +16,14 @@ function quantile(sorted: number[], q: number): number {
 }
 
 /**
- * The convergence chart of a run.
- * @param run the run
+ * The convergence chart of a run (or of a search in progress: the web page draws it as the
+ * curves grow).
+ * @param run the run: its settings, neurons and curves
  * @returns the chart
  */
-export function convergenceChart(run: MeiRun): Chart {
+export function convergenceChart(
+  run: Pick<MeiRun, "settings" | "neurons"> & { result: Pick<MeiRun["result"], "curves"> },
+): Chart {
   const { curves } = run.result, u = run.neurons.length;
   const s = run.settings;
   const what = s.unit === "channel" ? "firing rate" : s.unit === "spatial" ? "unit rate" : s.unit;

@@ -84,7 +84,7 @@ export async function openModel(
   let bytes: Uint8Array, source = spec, entry: ModelEntry | undefined;
   try {
     if (spec.endsWith(".onnx")) {
-      bytes = /^(https?|file):/.test(spec)
+      bytes = /^(https?|file|blob):/.test(spec)
         ? new Uint8Array(await (await fetchOk(spec)).arrayBuffer())
         : await Deno.readFile(spec);
     } else {
@@ -98,7 +98,8 @@ export async function openModel(
       bytes = await loadModelBytes(manifest, entry);
     }
   } catch (e) {
-    const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
+    // By name: a browser (the web page) has no Deno.errors.
+    const why = (e as Error).name === "NotFound" ? "no such file" : (e as Error).message;
     throw new ModelError(`cannot read the ${role} model ${source}: ${why}`, { cause: e });
   }
   const label = `the ${role} model ${source}`;

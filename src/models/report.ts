@@ -28,7 +28,14 @@ import {
 import type { RunFolder } from "../io/run_folder.ts";
 import { indicesToValues } from "../space/grids.ts";
 import type { MeiRun } from "./mei.ts";
+import type { MeiProblem } from "./problem.ts";
 import { convergencePlots } from "./mei_plots.ts";
+
+/**
+ * Where the single-file writers write: a run folder, or anything else that takes named files
+ * (the web page collects them in memory for download).
+ */
+export type ReportFiles = Pick<RunFolder, "write">;
 
 /** The sizes of the pictures of a report. */
 export const SIZES = {
@@ -44,15 +51,18 @@ export const SIZES = {
   gifDelayMs: 150,
 } as const;
 
+/** What drawing needs of a run: the image shape and the generator (an open problem has both). */
+export type Drawable = Pick<MeiRun, "imageShape"> & { problem: Pick<MeiProblem, "images"> };
+
 /** The upscale factors of a run's images: alone, and as tiles of a sheet. */
-function factors(run: MeiRun): { alone: number; tile: number } {
+function factors(run: Drawable): { alone: number; tile: number } {
   const [, h, w] = run.imageShape;
   const alone = Math.max(1, Math.round(SIZES.imagePixels / Math.max(h, w)));
   return { alone, tile: Math.max(SIZES.tileMinFactor, Math.round(alone / 2)) };
 }
 
 /** The images of grid points, upscaled. */
-async function rasters(run: MeiRun, points: Int32Array[], factor: number): Promise<Raster[]> {
+async function rasters(run: Drawable, points: Int32Array[], factor: number): Promise<Raster[]> {
   const out: Raster[] = [];
   for (let from = 0; from < points.length; from += SIZES.drawBatch) {
     const img = await run.problem.images(points.slice(from, from + SIZES.drawBatch));
@@ -64,8 +74,14 @@ async function rasters(run: MeiRun, points: Int32Array[], factor: number): Promi
   return out;
 }
 
-/** One image per neuron: the image itself for one neuron, else a square sheet. */
-async function neuronSheet(run: MeiRun, points: Int32Array[]): Promise<Raster> {
+/**
+ * One image per neuron: the image itself for one neuron, else a square sheet (mei.png's
+ * picture; the web page draws the best images with it during the search).
+ * @param run the run, or an open problem with its image shape
+ * @param points one grid point per neuron
+ * @returns the picture
+ */
+export async function neuronSheet(run: Drawable, points: Int32Array[]): Promise<Raster> {
   const u = points.length, f = factors(run);
   const images = await rasters(run, points, u === 1 ? f.alone : f.tile);
   return u === 1 ? images[0] : contactSheet(images, Math.ceil(Math.sqrt(u)));
@@ -81,7 +97,7 @@ function latentOf(run: MeiRun, point: Int32Array): number[] {
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeMeiPng(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeMeiPng(run: MeiRun, folder: ReportFiles): Promise<void> {
   const best = run.result.results.map((r) => r.best);
   await folder.write("mei.png", await encodePng(await neuronSheet(run, best)));
 }
@@ -91,7 +107,7 @@ export async function writeMeiPng(run: MeiRun, folder: RunFolder): Promise<void>
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeCandidatesPng(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeCandidatesPng(run: MeiRun, folder: ReportFiles): Promise<void> {
   const { top } = run.result;
   const keep = Math.max(...top.map((t) => t.length));
   const tiles: Raster[] = [];
@@ -108,7 +124,7 @@ export async function writeCandidatesPng(run: MeiRun, folder: RunFolder): Promis
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeProgressGif(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeProgressGif(run: MeiRun, folder: ReportFiles): Promise<void> {
   const { improvements } = run.result;
   const steps = [...new Set(improvements.flat().map((i) => i.images))].sort((a, b) => a - b);
   const every = Math.ceil(steps.length / SIZES.gifFrames);
@@ -150,7 +166,7 @@ function neuronRecords(run: MeiRun) {
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeHistoryJson(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeHistoryJson(run: MeiRun, folder: ReportFiles): Promise<void> {
   const { images, interrupted } = run.result;
   const json = { images, interrupted, neurons: neuronRecords(run) };
   await folder.write("history.json", JSON.stringify(json, null, 1) + "\n");
@@ -161,7 +177,7 @@ export async function writeHistoryJson(run: MeiRun, folder: RunFolder): Promise<
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeHistoryCsv(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeHistoryCsv(run: MeiRun, folder: ReportFiles): Promise<void> {
   const csv = ["neuron,evaluations,images,best"];
   run.neurons.forEach((c, j) => {
     for (const h of run.result.results[j].history) csv.push(`${c},${h.evaluations},,${h.value}`);
@@ -175,7 +191,7 @@ export async function writeHistoryCsv(run: MeiRun, folder: RunFolder): Promise<v
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeLatentNpy(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeLatentNpy(run: MeiRun, folder: ReportFiles): Promise<void> {
   const u = run.neurons.length, d = run.latentDim;
   const latents = run.latentValues ? new Float32Array(u * d) : new Int32Array(u * d);
   run.result.results.forEach((r, j) => latents.set(latentOf(run, r.best), j * d));
@@ -190,7 +206,7 @@ export async function writeLatentNpy(run: MeiRun, folder: RunFolder): Promise<vo
  */
 export async function writeRunJson(
   run: MeiRun,
-  folder: RunFolder,
+  folder: ReportFiles,
   extra: Record<string, unknown>,
 ): Promise<void> {
   const { generator, target } = run.models;

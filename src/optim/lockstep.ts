@@ -31,17 +31,20 @@ import type { Point } from "./types.ts";
 export type MultiObjective<P extends Point = Int32Array> = (batch: P[]) => Promise<Float64Array>;
 
 /** Progress after each step. */
-export interface LockstepProgress {
+export interface LockstepProgress<P extends Point = Int32Array> {
   /** Images shown so far (all searches together). */
   images: number;
   /** Evaluations told to each search so far (own candidates). */
   evaluations: number;
   /** Best value of each search. */
   best: number[];
+  /** Best point of each search. */
+  points: P[];
 }
 
 /** Options: those of `optimize` (budget per search) plus the lockstep settings. */
-export interface LockstepOptions extends Omit<OptimizeOptions, "onProgress"> {
+export interface LockstepOptions<P extends Point = Int32Array>
+  extends Omit<OptimizeOptions, "onProgress"> {
   /** Number of searches, one per unit. Search u uses seed + u. */
   searches: number;
   /** Tell every search the responses of its unit to all candidates of a step. */
@@ -50,7 +53,7 @@ export interface LockstepOptions extends Omit<OptimizeOptions, "onProgress"> {
   keepTop?: number;
   /** Stops the searches between steps (the results so far are returned). */
   signal?: AbortSignal;
-  onProgress?: (p: LockstepProgress) => void;
+  onProgress?: (p: LockstepProgress<P>) => void;
 }
 
 /** A point that improved a search's best, with the images shown at that moment. */
@@ -88,7 +91,7 @@ export interface LockstepResult<P extends Point = Int32Array> {
 export async function optimizeLockstep<P extends Point = Int32Array>(
   method: string,
   f: MultiObjective<P>,
-  opts: LockstepOptions,
+  opts: LockstepOptions<P>,
 ): Promise<LockstepResult<P>> {
   const u = opts.searches;
   if (!Number.isInteger(u) || u < 1) {
@@ -162,6 +165,7 @@ export async function optimizeLockstep<P extends Point = Int32Array>(
       images,
       evaluations: opt[0].evaluations,
       best: opt.map((o) => o.best!.value),
+      points: opt.map((o) => o.best!.point),
     });
   }
   return {
