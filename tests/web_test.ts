@@ -6,61 +6,34 @@
 // and WebGPU in the page (SwiftShader, a software adapter) gives the activations wasm gives,
 // within the runtime tests' tolerance for spiking rates (tests/runtime_test.ts).
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { serveFile } from "../scripts/web.ts";
-import { copyOrt } from "../scripts/build_web.ts";
+import type { Page } from "puppeteer-core";
+import { openPage } from "../scripts/_browser.ts";
 import { loadManifest, resolveModel } from "../src/models/manifest.ts";
 import { openProblem } from "../src/models/problem.ts";
 import { checkSettings } from "../src/models/settings.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-/** WebGPU on SwiftShader, the software adapter Chromium ships. */
-const WEBGPU_FLAGS = [
-  "--enable-unsafe-webgpu",
-  "--enable-features=Vulkan",
-  "--use-angle=swiftshader",
-  "--use-webgpu-adapter=swiftshader",
-];
 const repo = new URL("../", import.meta.url);
 const noLeaks = { sanitizeOps: false, sanitizeResources: false }; // the browser's pipes live on
 
 interface Session {
-  browser: Browser;
   page: Page;
   /** Console errors and uncaught exceptions of the page and its workers. */
   errors: string[];
+  /** Where the browser saves downloads. */
   downloads: string;
 }
 
 /** Serve the page, open it in headless Chromium, run `fn`, close everything. */
 async function withPage(fn: (s: Session) => Promise<void>): Promise<void> {
-  await Deno.stat(CHROMIUM).catch(() => {
-    throw new Error(`${CHROMIUM} is missing: apt-get install chromium (see .ci/run)`);
-  });
-  await copyOrt();
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, serveFile);
+  const { browser, page, errors, close } = await openPage();
   const downloads = await Deno.makeTempDir();
-  const browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--no-sandbox", ...WEBGPU_FLAGS],
-  });
   try {
-    const page = await browser.newPage();
-    await page.setViewport({ width: 1100, height: 900 });
-    const errors: string[] = [];
-    page.on("console", (m) => {
-      if (m.type() === "error") errors.push(m.text());
-    });
-    page.on("pageerror", (e) => errors.push(String(e)));
     const cdp = await browser.target().createCDPSession();
     await cdp.send("Browser.setDownloadBehavior", { behavior: "allow", downloadPath: downloads });
-    await page.goto(`http://127.0.0.1:${server.addr.port}/web/`);
     await layersReady(page);
-    await fn({ browser, page, errors, downloads });
+    await fn({ page, errors, downloads });
   } finally {
-    await browser.close();
-    await server.shutdown();
+    await close();
     await Deno.remove(downloads, { recursive: true });
   }
 }

@@ -229,12 +229,16 @@ export interface MeiProblem extends LatentSpace {
  * that needs the models (layer name, neuron range, image shapes, batch axes) happens here,
  * before any search.
  * @param settings checked settings (see `checkSettings`)
+ * @param runtime session options beyond the settings (`wasmThreads`, for benches)
  * @returns the problem
  * @throws {ModelError} a model, layer or unit that cannot be used, naming the file and its role
  */
-export async function openProblem(settings: MeiSettings): Promise<MeiProblem> {
+export async function openProblem(
+  settings: MeiSettings,
+  runtime: Pick<SessionOptions, "wasmThreads"> = {},
+): Promise<MeiProblem> {
   const t0 = performance.now();
-  const sessionOptions = sessionOptionsOf(settings);
+  const sessionOptions = { ...sessionOptionsOf(settings), ...runtime };
   const layer = settings.layer;
   const [gen, tgt] = await Promise.all([
     openModel(settings.generator, "generator", undefined, settings.modelsDir),

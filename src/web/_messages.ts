@@ -14,7 +14,16 @@ export interface PickedFile {
 export type ToWorker =
   | { kind: "layers"; settings: MeiSettings; ort: string; files: PickedFile[] }
   | { kind: "start"; settings: MeiSettings; ort: string; files: PickedFile[] }
-  | { kind: "stop" };
+  | { kind: "stop" }
+  | {
+    kind: "bench";
+    settings: MeiSettings;
+    ort: string;
+    files: PickedFile[];
+    /** Images per batch and seconds per round (see `imagesPerSecond`). */
+    batch: number;
+    seconds: number;
+  };
 
 /** An image, RGBA 8 bits. */
 export interface Picture {
@@ -42,5 +51,12 @@ export type FromWorker =
     files: Record<string, Uint8Array<ArrayBuffer>>;
     interrupted: boolean;
     values: number[];
+  }
+  | {
+    kind: "bench";
+    imagesPerSecond: number;
+    msPerBatch: number;
+    backend: string;
+    threads: number;
   }
   | { kind: "error"; message: string };

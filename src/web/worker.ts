@@ -3,7 +3,8 @@
  * `searchProblem`, `finishMei`, the report's single-file writers) run in a Web Worker, so the
  * page stays responsive. It answers the page's messages (`_messages.ts`): the layers of a target,
  * a search with progress and the best image as it improves, a stop, and at the end run.json,
- * history.json and mei.png, the same bytes `scripts/mei.ts` writes for the same run.
+ * history.json and mei.png, the same bytes `scripts/mei.ts` writes for the same run; and the
+ * images per second of a problem (`scripts/bench_web.ts`).
  *
  * Built into `web/dist/worker.js` by `scripts/build_web.ts`; onnxruntime-web's browser files
  * are imported from the page's `ort/` folder (`useBrowserOrt`).
@@ -17,6 +18,7 @@
  * @module
  */
 
+import { imagesPerSecond } from "../bench/throughput.ts";
 import { targetLayers } from "../models/layers.ts";
 import { finishMei } from "../models/mei.ts";
 import { openProblem } from "../models/problem.ts";
@@ -130,13 +132,25 @@ async function search(message: Extract<ToWorker, { kind: "start" }>): Promise<vo
   }, Object.values(files).map((f) => f.buffer));
 }
 
+async function bench(message: Extract<ToWorker, { kind: "bench" }>): Promise<void> {
+  useBrowserOrt(message.ort);
+  const problem = await openProblem(checkSettings(message.settings));
+  const r = await imagesPerSecond(problem, message);
+  await problem.close();
+  post({ kind: "bench", ...r, backend: problem.backend, threads: problem.threads });
+}
+
 scope.onmessage = (e) => {
   const message = e.data;
   if (message.kind === "stop") {
     abort?.abort();
     return;
   }
-  const job = message.kind === "layers" ? layers(message) : search(message);
+  const job = message.kind === "layers"
+    ? layers(message)
+    : message.kind === "bench"
+    ? bench(message)
+    : search(message);
   job.catch((err: unknown) =>
     post({
       kind: "error",
