@@ -3,10 +3,12 @@
  * batches of 25 grid points, `imagesPerSecond`) in the web page's worker in headless Chromium
  * (wasm on 1 and 2 threads, webgpu on SwiftShader) beside the same figures under Deno (wasm on 1
  * and 2 threads, webgpu where Deno has an adapter, native for reference), with the page/Deno
- * ratios. Every figure is the best of 3 rounds after a warm-up; run it in one command so that
- * the ratios share the machine's load.
+ * ratios. Every figure is the best of 3 rounds after a warm-up (10 s by default: a page's first
+ * worker compiles onnxruntime's 14 MB of WebAssembly, and V8 tiers it up in the background,
+ * which takes seconds on a loaded machine); run it in one command so that the ratios share the
+ * machine's load.
  *
- * Usage: `deno run -A scripts/bench_web.ts [--batch 25] [--seconds 2] [--json]`
+ * Usage: `deno run -A scripts/bench_web.ts [--batch 25] [--seconds 2] [--warmup 10] [--json]`
  * @module
  */
 
@@ -21,14 +23,16 @@ const { values } = parseArgs({
   options: {
     batch: { type: "string", default: "25" },
     seconds: { type: "string", default: "2" },
+    warmup: { type: "string", default: "10" },
     json: { type: "boolean", default: false },
     // Internal: time one Deno configuration in this process and print it as JSON.
     one: { type: "string" },
   },
 });
 const batch = Number(values.batch), seconds = Number(values.seconds);
-if (!Number.isInteger(batch) || batch < 1 || !(seconds > 0)) {
-  console.error("bench_web: --batch must be an integer >= 1 and --seconds a number > 0");
+const warmup = Number(values.warmup);
+if (!Number.isInteger(batch) || batch < 1 || !(seconds > 0) || !(warmup >= 0)) {
+  console.error("bench_web: --batch must be an integer >= 1, --seconds > 0 and --warmup >= 0");
   Deno.exit(2);
 }
 
@@ -54,7 +58,7 @@ const settingsOf = (c: Config): MeiSettings =>
 async function denoOne(c: Config): Promise<Figure> {
   try {
     const problem = await openProblem(settingsOf(c), { wasmThreads: true });
-    const r = await imagesPerSecond(problem, { batch, seconds });
+    const r = await imagesPerSecond(problem, { batch, seconds, warmup });
     await problem.close();
     return { where: "deno", ...c, imagesPerSecond: r.imagesPerSecond, got: problem.threads };
   } catch (e) {
@@ -71,7 +75,8 @@ if (values.one) {
 /** One Deno configuration in a fresh process. */
 async function deno(c: Config): Promise<Figure> {
   const args = ["run", "-A", import.meta.filename!, "--batch", String(batch)];
-  args.push("--seconds", String(seconds), "--one", `${c.backend}:${c.threads}`);
+  args.push("--seconds", String(seconds), "--warmup", String(warmup));
+  args.push("--one", `${c.backend}:${c.threads}`);
   const r = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" })
     .output();
   const out = new TextDecoder().decode(r.stdout).trim().split("\n").pop() ?? "";
@@ -102,6 +107,7 @@ try {
       files: [],
       batch,
       seconds,
+      warmup,
     };
     const m = await browser.page.evaluate((msg) =>
       new Promise<FromWorker>((resolve) => {

@@ -20,9 +20,10 @@ export type ToWorker =
     settings: MeiSettings;
     ort: string;
     files: PickedFile[];
-    /** Images per batch and seconds per round (see `imagesPerSecond`). */
+    /** Images per batch, seconds per round and of warm-up (see `imagesPerSecond`). */
     batch: number;
     seconds: number;
+    warmup: number;
   };
 
 /** An image, RGBA 8 bits. */
