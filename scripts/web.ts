@@ -72,9 +72,15 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   await copyOrt();
-  Deno.serve({
-    hostname: "127.0.0.1",
-    port,
-    onListen: ({ port }) => console.log(`web: the page is at http://127.0.0.1:${port}/web/`),
-  }, serveFile);
+  try {
+    Deno.serve({
+      hostname: "127.0.0.1",
+      port,
+      onListen: ({ port }) => console.log(`web: the page is at http://127.0.0.1:${port}/web/`),
+    }, serveFile);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AddrInUse)) throw e;
+    console.error(`web: port ${port} is in use; pick another with --port N (0: any free port)`);
+    Deno.exit(2);
+  }
 }
