@@ -260,7 +260,12 @@ function finish(w: Worker, status: string): void {
 async function replay(file: File): Promise<void> {
   let settings: MeiSettings;
   try {
-    const json = JSON.parse(await file.text());
+    let json;
+    try {
+      json = JSON.parse(await file.text());
+    } catch {
+      throw new Error("it is not JSON (a run.json written by scripts/mei.ts or this page is)");
+    }
     const r = settingsFromReplay(json);
     settings = { ...r.settings };
     if (r.backend && settings.backend === "auto") {
