@@ -1,8 +1,39 @@
 // The web page in headless Chromium (Debian's `chromium`, driven by puppeteer-core), served by
 // scripts/web.ts on a free port: shared by tests/web_test.ts and scripts/bench_web.ts.
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+//
+// The slice of puppeteer's API used here is typed structurally and the package is imported by a
+// computed name, so that its types (which bring npm's @types/node, whose node:assert typings
+// differ from Deno's) stay out of the programs that `deno check` builds.
 import { copyOrt } from "./build_web.ts";
 import { serveFile } from "./web.ts";
+
+/** An element of the page. */
+export interface ElementHandle {
+  uploadFile(...paths: string[]): Promise<void>;
+}
+
+/** A browser tab (puppeteer's Page, the part used here). */
+export interface Page {
+  goto(url: string): Promise<unknown>;
+  setViewport(viewport: { width: number; height: number }): Promise<void>;
+  on(event: "console", fn: (m: { type(): string; text(): string }) => void): unknown;
+  on(event: "pageerror", fn: (e: unknown) => void): unknown;
+  evaluate<T, A>(fn: (arg: A) => T | Promise<T>, arg: A): Promise<T>;
+  evaluate(expression: string): Promise<unknown>;
+  waitForFunction(expression: string, options: { timeout: number }): Promise<unknown>;
+  click(selector: string): Promise<void>;
+  $(selector: string): Promise<ElementHandle | null>;
+  screenshot(options: { path: string }): Promise<unknown>;
+}
+
+/** The browser (puppeteer's Browser, the part used here). */
+export interface Browser {
+  newPage(): Promise<Page>;
+  target(): {
+    createCDPSession(): Promise<{ send(method: string, params: unknown): Promise<unknown> }>;
+  };
+  close(): Promise<void>;
+}
 
 /** Where Debian installs Chromium. */
 export const CHROMIUM = "/usr/bin/chromium";
@@ -36,6 +67,12 @@ export async function openPage(): Promise<OpenPage> {
   });
   await copyOrt();
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, serveFile);
+  const name = "puppeteer-core"; // computed: see the top of this file
+  const puppeteer = (await import(name)).default as {
+    launch(
+      options: { executablePath: string; headless: boolean; args: string[] },
+    ): Promise<Browser>;
+  };
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // The web page (web/, src/web/) in headless Chromium (Debian's `chromium`, driven by
 // puppeteer-core): a search moves, stops, restarts and downloads its run.json without a console
 // error; bad input gives a message on the page and leaves it usable; a run.json of
@@ -6,8 +5,7 @@
 // and WebGPU in the page (SwiftShader, a software adapter) gives the activations wasm gives,
 // within the runtime tests' tolerance for spiking rates (tests/runtime_test.ts).
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import type { Page } from "puppeteer-core";
-import { openPage } from "../scripts/_browser.ts";
+import { openPage, type Page } from "../scripts/_browser.ts";
 import { loadManifest, resolveModel } from "../src/models/manifest.ts";
 import { openProblem } from "../src/models/problem.ts";
 import { checkSettings } from "../src/models/settings.ts";
@@ -40,21 +38,35 @@ async function withPage(fn: (s: Session) => Promise<void>): Promise<void> {
 
 /** Wait until the layer list is filled (a worker listed the target's layers). */
 async function layersReady(page: Page): Promise<void> {
-  await page.waitForFunction(() => {
-    const layer = document.querySelector<HTMLSelectElement>("#layer")!;
-    return !layer.disabled && layer.options.length > 0 ||
-      document.querySelector<HTMLElement>("#error")!.textContent !== "";
-  }, { timeout: 60_000 });
+  await until(
+    page,
+    `!$("#layer").disabled && $("#layer").options.length > 0 || $("#error").textContent !== ""`,
+  );
+}
+
+// The page's side is written as expressions (the tests are type-checked without the DOM's
+// types); `$(selector)` is document.querySelector there.
+const DOLLAR = "const $ = (s) => document.querySelector(s);";
+
+/** The value of an expression in the page. */
+function js<T>(page: Page, expression: string): Promise<T> {
+  return page.evaluate(`(() => { ${DOLLAR} return ${expression}; })()`) as Promise<T>;
+}
+
+/** Wait until an expression holds in the page. */
+async function until(page: Page, expression: string, timeout = 60_000): Promise<void> {
+  await page.waitForFunction(`(() => { ${DOLLAR} return ${expression}; })()`, { timeout });
 }
 
 const text = (page: Page, selector: string) =>
-  page.$eval(selector, (e) => (e as HTMLElement).textContent ?? "");
+  js<string>(page, `$(${JSON.stringify(selector)}).textContent`);
 
 async function setValue(page: Page, selector: string, value: string): Promise<void> {
-  await page.$eval(selector, (e, v) => {
-    (e as HTMLInputElement).value = v;
-    e.dispatchEvent(new Event("change"));
-  }, value);
+  await js(
+    page,
+    `(() => { const e = $(${JSON.stringify(selector)}); e.value = ${JSON.stringify(value)}; ` +
+      `e.dispatchEvent(new Event("change")); })()`,
+  );
 }
 
 /** Evaluations done so far, as the page shows them. */
@@ -64,30 +76,18 @@ async function evaluations(page: Page): Promise<number> {
 
 /** Wait for the page to show more evaluations than `than`. */
 async function progressBeyond(page: Page, than: number): Promise<number> {
-  await page.waitForFunction(
-    (n) => Number(document.querySelector("#evaluations")!.textContent!.split(" ")[0]) > n,
-    { timeout: 60_000 },
-    than,
-  );
+  await until(page, `Number($("#evaluations").textContent.split(" ")[0]) > ${than}`);
   return await evaluations(page);
 }
 
 /** Wait until a run ends (its downloads appear, or an error shows). */
 async function finished(page: Page, timeout = 120_000): Promise<void> {
-  await page.waitForFunction(
-    () =>
-      document.querySelector("#download-history") !== null ||
-      document.querySelector<HTMLElement>("#error")!.textContent !== "",
-    { timeout },
-  );
+  await until(page, `$("#download-history") !== null || $("#error").textContent !== ""`, timeout);
 }
 
 /** The text of a file the page offers for download (the blob behind its link). */
 function offered(page: Page, id: string): Promise<string> {
-  return page.$eval(
-    `#${id}`,
-    async (a) => await (await fetch((a as HTMLAnchorElement).href)).text(),
-  );
+  return js(page, `fetch($("#${id}").href).then((r) => r.text())`);
 }
 
 Deno.test({
@@ -95,13 +95,13 @@ Deno.test({
   ...noLeaks,
   fn: () =>
     withPage(async ({ page, errors, downloads }) => {
-      assert(await page.evaluate(() => crossOriginIsolated), "the page is cross-origin isolated");
+      assert(await js(page, "crossOriginIsolated"), "the page is cross-origin isolated");
       await setValue(page, "#budget", "500");
       await page.click("#start");
       const first = await progressBeyond(page, 0);
       await progressBeyond(page, first); // it moves
       assert(
-        await page.$eval("#best-caption", (c) => c.textContent!.startsWith("best image after")),
+        (await text(page, "#best-caption")).startsWith("best image after"),
       );
       assert(Number(await text(page, "#rate")) > 0);
       await page.click("#stop");
@@ -121,7 +121,7 @@ Deno.test({
       assertEquals(run.backend, "wasm");
       // Restart: a fresh search from the start.
       await page.click("#start");
-      await page.waitForFunction(() => document.querySelector("#download-history") === null);
+      await until(page, `$("#download-history") === null`);
       await progressBeyond(page, await progressBeyond(page, 0));
       const shot = Deno.env.get("WEB_SCREENSHOT");
       if (shot) await page.screenshot({ path: shot });
@@ -138,7 +138,7 @@ Deno.test({
   fn: () =>
     withPage(async ({ page }) => {
       const usable = async () => {
-        assert(!(await page.$eval("#start", (b) => (b as HTMLButtonElement).disabled)));
+        assert(!(await js(page, `$("#start").disabled`)));
       };
       await setValue(page, "#budget", "0");
       await page.click("#start");
@@ -147,12 +147,10 @@ Deno.test({
       await usable();
 
       await setValue(page, "#budget", "100");
-      await page.$eval("#layer", (s) => (s as HTMLSelectElement).add(new Option("x", "no.such")));
+      await js(page, `$("#layer").add(new Option("x", "no.such"))`);
       await setValue(page, "#layer", "no.such");
       await page.click("#start");
-      await page.waitForFunction(() =>
-        document.querySelector("#status")!.textContent === "Failed."
-      );
+      await until(page, `$("#status").textContent === "Failed."`);
       const missing = await text(page, "#error");
       assert(missing.includes('"no.such"'), missing);
       await usable();
@@ -160,11 +158,9 @@ Deno.test({
       const broken = await Deno.makeTempFile({ suffix: ".onnx" });
       await Deno.writeTextFile(broken, "not an onnx model");
       await setValue(page, "#target", "file");
-      const input = (await page.$("input#file"))!;
+      const input = (await page.$("#file"))!;
       await input.uploadFile(broken);
-      await page.waitForFunction(() =>
-        document.querySelector("#error")!.textContent!.includes("not a valid ONNX file")
-      );
+      await until(page, `$("#error").textContent.includes("not a valid ONNX file")`);
       const message = await text(page, "#error");
       assert(!message.includes("blob:"), message);
       assert(message.includes(broken.split("/").pop()!), message);
@@ -185,7 +181,7 @@ Deno.test({
     assert(cli.success, new TextDecoder().decode(cli.stderr));
     const expected = await Deno.readTextFile(`${out}/cli/history.json`);
     await withPage(async ({ page, errors }) => {
-      const input = (await page.$("input#replay"))!;
+      const input = (await page.$("#replay"))!;
       await input.uploadFile(`${out}/cli/run.json`);
       await finished(page);
       assertEquals(await text(page, "#error"), "");
@@ -204,10 +200,7 @@ Deno.test({
   ...noLeaks,
   fn: () =>
     withPage(async ({ page, errors }) => {
-      const hasGpu = await page.$eval(
-        '#backend option[value="webgpu"]',
-        (o) => !(o as HTMLOptionElement).disabled,
-      );
+      const hasGpu = await js<boolean>(page, `!$('#backend option[value="webgpu"]').disabled`);
       if (!hasGpu) {
         console.log("  no WebGPU adapter in this Chromium: skipped");
         return;
