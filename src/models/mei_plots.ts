@@ -9,7 +9,7 @@
 
 import { type Chart, chartPng, chartSvg, type Series } from "../io/plot.ts";
 import type { RunFolder } from "../io/run_folder.ts";
-import type { MeiRun } from "./mei.ts";
+import type { RunRecord } from "./mei.ts";
 
 function quantile(sorted: number[], q: number): number {
   const pos = (sorted.length - 1) * q, lo = Math.floor(pos), hi = Math.ceil(pos);
@@ -21,7 +21,7 @@ function quantile(sorted: number[], q: number): number {
  * @param run the run
  * @returns the chart
  */
-export function convergenceChart(run: MeiRun): Chart {
+export function convergenceChart(run: RunRecord): Chart {
   const { curves } = run.result, u = run.neurons.length;
   const s = run.settings;
   // A rate for the shipped spiking networks (T time steps), an activation for any other.
@@ -63,7 +63,7 @@ export function convergenceChart(run: MeiRun): Chart {
  * @param run the run
  * @param folder the folder being written
  */
-export async function convergencePlots(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function convergencePlots(run: RunRecord, folder: RunFolder): Promise<void> {
   const chart = convergenceChart(run);
   await folder.write("convergence.svg", chartSvg(chart));
   await folder.write("convergence.png", await chartPng(chart));

@@ -28,7 +28,8 @@ import {
 } from "../io/image.ts";
 import type { RunFolder } from "../io/run_folder.ts";
 import { indicesToValues } from "../space/grids.ts";
-import type { MeiRun } from "./mei.ts";
+import type { RunRecord } from "./mei.ts";
+import type { LatentSpace } from "./problem.ts";
 import { convergencePlots } from "./mei_plots.ts";
 
 /** The sizes of the pictures of a report. */
@@ -48,36 +49,48 @@ export const SIZES = {
 } as const;
 
 /** The upscale factors of a run's images: alone, and as tiles of a sheet. */
-function factors(run: MeiRun): { alone: number; tile: number } {
+function factors(run: RunRecord): { alone: number; tile: number } {
   const [, h, w] = run.imageShape;
   const alone = Math.max(1, Math.round(SIZES.imagePixels / Math.max(h, w)));
   return { alone, tile: Math.max(SIZES.tileMinFactor, Math.round(alone / 2)) };
 }
 
-/** The images of grid points, upscaled. */
-async function rasters(run: MeiRun, points: Int32Array[], factor: number): Promise<Raster[]> {
+/**
+ * The images of grid points as rasters, scaled up by a whole factor, drawn
+ * `SIZES.drawBatch` at a time.
+ * @param latent what draws the images of grid points (a problem or a latent space)
+ * @param points grid points
+ * @param factor the upscale factor (1: as generated)
+ * @returns one raster per point
+ */
+export async function drawPoints(
+  latent: Pick<LatentSpace, "images">,
+  points: Int32Array[],
+  factor = 1,
+): Promise<Raster[]> {
   const out: Raster[] = [];
   for (let from = 0; from < points.length; from += SIZES.drawBatch) {
-    const img = await run.problem.images(points.slice(from, from + SIZES.drawBatch));
+    const img = await latent.images(points.slice(from, from + SIZES.drawBatch));
     const per = img.data.length / img.dims[0], shape = img.dims.slice(1);
     for (let b = 0; b < img.dims[0]; b++) {
-      out.push(upscale(tensorToRaster(img.data.subarray(b * per, (b + 1) * per), shape), factor));
+      const raster = tensorToRaster(img.data.subarray(b * per, (b + 1) * per), shape);
+      out.push(factor === 1 ? raster : upscale(raster, factor));
     }
   }
   return out;
 }
 
 /** One image per neuron: the image itself for one neuron, else a square sheet, labelled. */
-async function neuronSheet(run: MeiRun, points: Int32Array[]): Promise<Raster> {
+async function neuronSheet(run: RunRecord, points: Int32Array[]): Promise<Raster> {
   const u = points.length, f = factors(run);
-  const images = await rasters(run, points, u === 1 ? f.alone : f.tile);
+  const images = await drawPoints(run.problem, points, u === 1 ? f.alone : f.tile);
   if (u === 1) return images[0];
   const labels = run.neurons.map((c) => `neuron ${c}`);
   return await labelledSheet(images, Math.ceil(Math.sqrt(u)), labels, SIZES.gap);
 }
 
 /** The latent vector of a grid point (continuous values, or the codes). */
-function latentOf(run: MeiRun, point: Int32Array): number[] {
+function latentOf(run: RunRecord, point: Int32Array): number[] {
   return Array.from(run.latentValues ? indicesToValues([point], run.latentValues)[0] : point);
 }
 
@@ -86,7 +99,7 @@ function latentOf(run: MeiRun, point: Int32Array): number[] {
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeMeiPng(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeMeiPng(run: RunRecord, folder: RunFolder): Promise<void> {
   const best = run.result.results.map((r) => r.best);
   await folder.write("mei.png", await encodePng(await neuronSheet(run, best)));
 }
@@ -97,12 +110,12 @@ export async function writeMeiPng(run: MeiRun, folder: RunFolder): Promise<void>
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeCandidatesPng(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeCandidatesPng(run: RunRecord, folder: RunFolder): Promise<void> {
   const { top } = run.result;
   const keep = Math.max(...top.map((t) => t.length));
   const tiles: Raster[] = [], labels: string[] = [];
   for (const list of top) {
-    const row = await rasters(run, list.map((t) => t.point), factors(run).tile);
+    const row = await drawPoints(run.problem, list.map((t) => t.point), factors(run).tile);
     const blank = () => ({ ...row[0], rgba: new Uint8ClampedArray(row[0].rgba.length).fill(255) });
     tiles.push(...row, ...Array.from({ length: keep - row.length }, blank));
     labels.push(
@@ -119,7 +132,7 @@ export async function writeCandidatesPng(run: MeiRun, folder: RunFolder): Promis
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeProgressGif(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeProgressGif(run: RunRecord, folder: RunFolder): Promise<void> {
   const { improvements } = run.result;
   const steps = [...new Set(improvements.flat().map((i) => i.images))].sort((a, b) => a - b);
   const every = Math.ceil(steps.length / SIZES.gifFrames);
@@ -137,7 +150,7 @@ export async function writeProgressGif(run: MeiRun, folder: RunFolder): Promise<
 }
 
 /** Per-neuron records shared by history.json and run.json. */
-function neuronRecords(run: MeiRun) {
+function neuronRecords(run: RunRecord) {
   const { result } = run;
   return run.neurons.map((neuron, j) => {
     const r = result.results[j];
@@ -161,7 +174,7 @@ function neuronRecords(run: MeiRun) {
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeHistoryJson(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeHistoryJson(run: RunRecord, folder: RunFolder): Promise<void> {
   const { images, interrupted } = run.result;
   const json = { images, interrupted, neurons: neuronRecords(run) };
   await folder.write("history.json", JSON.stringify(json, null, 1) + "\n");
@@ -172,7 +185,7 @@ export async function writeHistoryJson(run: MeiRun, folder: RunFolder): Promise<
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeHistoryCsv(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeHistoryCsv(run: RunRecord, folder: RunFolder): Promise<void> {
   const csv = ["neuron,evaluations,best"];
   run.neurons.forEach((c, j) => {
     for (const h of run.result.results[j].history) csv.push(`${c},${h.evaluations},${h.value}`);
@@ -186,7 +199,7 @@ export async function writeHistoryCsv(run: MeiRun, folder: RunFolder): Promise<v
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeConvergenceCsv(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeConvergenceCsv(run: RunRecord, folder: RunFolder): Promise<void> {
   const csv = ["neuron,images,best"];
   run.neurons.forEach((c, j) => {
     for (const p of run.result.curves[j]) csv.push(`${c},${p.images},${p.best}`);
@@ -199,7 +212,7 @@ export async function writeConvergenceCsv(run: MeiRun, folder: RunFolder): Promi
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeLatentNpy(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeLatentNpy(run: RunRecord, folder: RunFolder): Promise<void> {
   const u = run.neurons.length, d = run.latentDim;
   const latents = run.latentValues ? new Float32Array(u * d) : new Int32Array(u * d);
   run.result.results.forEach((r, j) => latents.set(latentOf(run, r.best), j * d));
@@ -213,7 +226,7 @@ export async function writeLatentNpy(run: MeiRun, folder: RunFolder): Promise<vo
  * @param extra fields for run.json (versions, command line, ...)
  */
 export async function writeRunJson(
-  run: MeiRun,
+  run: RunRecord,
   folder: RunFolder,
   extra: Record<string, unknown>,
 ): Promise<void> {
@@ -251,7 +264,7 @@ export async function writeRunJson(
  * @param extra fields for run.json (versions, command line, ...)
  */
 export async function writeMeiOutputs(
-  run: MeiRun,
+  run: RunRecord,
   folder: RunFolder,
   extra: Record<string, unknown>,
 ): Promise<void> {
