@@ -57,7 +57,7 @@ for (const target of spec.targets) {
             test_accuracy: entry.test_accuracy,
           };
           const best = run.result.results.map((r) => r.best);
-          const images = await run.pipeline.images(best);
+          const images = await run.problem.images(best);
           const session = await openSession(`models/${entry.file}`, {
             backend: "wasm",
             outputs: [layer, "logits"],
