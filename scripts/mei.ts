@@ -15,17 +15,17 @@
 import { parseArgs } from "node:util";
 import { ProgressBar } from "../src/io/progress.ts";
 import { RunFolder } from "../src/io/run_folder.ts";
+import { type MeiRun, runMei, runName } from "../src/models/mei.ts";
+import { writeMeiOutputs } from "../src/models/report.ts";
 import {
-  checkSettings,
-  defaultSettings,
+  type Flags,
   type MeiSettings,
-  runMei,
-  runName,
-  writeMeiOutputs,
-} from "../src/models/mei.ts";
+  settingsFromFlags,
+  settingsFromReplay,
+} from "../src/models/settings.ts";
 import { methodNames } from "../src/optim/registry.ts";
-import { convergencePlots } from "../src/models/mei_plots.ts";
 import { listTargetLayers } from "../src/models/layers.ts";
+import { closeMatches } from "../src/runtime/mod.ts";
 
 const help = `Usage: deno run -A scripts/mei.ts [options]
 
@@ -75,57 +75,79 @@ function fail(message: string): never {
   Deno.exit(2);
 }
 
-function pair(text: string, what: string): [number, number] {
-  const parts = text.split(",").map(Number);
-  if (parts.length !== 2 || parts.some((v) => !Number.isFinite(v))) {
-    fail(`${what} must be two numbers "a,b", got "${text}"`);
+const options = {
+  generator: { type: "string" },
+  target: { type: "string" },
+  epoch: { type: "string" },
+  "models-dir": { type: "string" },
+  "list-layers": { type: "boolean" },
+  layer: { type: "string" },
+  neurons: { type: "string" },
+  unit: { type: "string" },
+  position: { type: "string" },
+  method: { type: "string" },
+  param: { type: "string", multiple: true },
+  budget: { type: "string" },
+  seed: { type: "string" },
+  grid: { type: "string" },
+  "grid-size": { type: "string" },
+  range: { type: "string" },
+  noise: { type: "string" },
+  shared: { type: "boolean" },
+  backend: { type: "string" },
+  threads: { type: "string" },
+  out: { type: "string", default: "runs" },
+  name: { type: "string" },
+  replay: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/**
+ * The arguments with `--option value` joined into `--option=value` for options that take a
+ * value, so values that start with a dash (`--range -4,4`, `--neurons -1`) reach the checks.
+ */
+function joinValues(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith("--") ? args[i].slice(2) : "";
+    const takesValue = (options as Record<string, { type: string }>)[name]?.type === "string";
+    if (takesValue && i + 1 < args.length) out.push(`${args[i]}=${args[++i]}`);
+    else out.push(args[i]);
   }
-  return parts as [number, number];
+  return out;
 }
 
-function integer(text: string | undefined, what: string): number | undefined {
-  if (text === undefined) return undefined;
-  const v = Number(text);
-  if (!Number.isInteger(v)) fail(`${what} must be an integer, got "${text}"`);
-  return v;
+/** parseArgs' errors in one line each, with the closest option for a misspelt one. */
+function argumentError(e: Error): string {
+  const code = (e as Error & { code?: string }).code;
+  const option = /'(-[^' ]+)/.exec(e.message)?.[1] ?? "";
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const close = closeMatches(option.replace(/^-+/, "").split("=")[0], Object.keys(options), 1);
+    return `unknown option ${option}` + (close.length ? `; did you mean --${close[0]}?` : "");
+  }
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    return /argument missing/.test(e.message)
+      ? `option ${option.split(" ")[0]} needs a value`
+      : `option ${option.split(" ")[0]} takes no value`;
+  }
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+    const arg = /'([^']*)'/.exec(e.message)?.[1] ?? "";
+    return `unexpected argument "${arg}" (options start with --)`;
+  }
+  return e.message.split("\n")[0];
+}
+
+/** An argument as a POSIX shell reads it back: quoted when it holds anything but safe characters. */
+function shellWord(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'"'"'`)}'`;
 }
 
 let args;
 try {
-  args = parseArgs({
-    args: Deno.args,
-    options: {
-      generator: { type: "string" },
-      target: { type: "string" },
-      epoch: { type: "string" },
-      "models-dir": { type: "string" },
-      "list-layers": { type: "boolean" },
-      layer: { type: "string" },
-      neurons: { type: "string" },
-      neuron: { type: "string" },
-      unit: { type: "string" },
-      position: { type: "string" },
-      method: { type: "string" },
-      param: { type: "string", multiple: true },
-      budget: { type: "string" },
-      seed: { type: "string" },
-      grid: { type: "string" },
-      "grid-size": { type: "string" },
-      range: { type: "string" },
-      noise: { type: "string" },
-      shared: { type: "boolean" },
-      backend: { type: "string" },
-      threads: { type: "string" },
-      out: { type: "string", default: "runs" },
-      name: { type: "string" },
-      replay: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  });
+  args = parseArgs({ args: joinValues(Deno.args), options, strict: true });
 } catch (e) {
-  fail(`${(e as Error).message} (see --help)`);
+  fail(`${argumentError(e as Error)} (see --help)`);
 }
 const v = args.values;
 if (v.help) {
@@ -133,78 +155,80 @@ if (v.help) {
   Deno.exit(0);
 }
 
-let base: MeiSettings = { ...defaultSettings };
-if (v.replay) {
-  try {
-    base = { ...defaultSettings, ...JSON.parse(await Deno.readTextFile(v.replay)).settings };
-  } catch (e) {
-    fail(`cannot replay ${v.replay}: ${(e as Error).message}`);
-  }
-}
-const params: Record<string, unknown> = { ...base.params };
-for (const p of v.param ?? []) {
-  const m = /^([\w-]+)=(.*)$/.exec(p);
-  if (!m) fail(`--param must be KEY=VALUE, got "${p}"`);
-  const raw = m[2];
-  params[m[1]] = raw === "true"
-    ? true
-    : raw === "false"
-    ? false
-    : Number.isFinite(Number(raw))
-    ? Number(raw)
-    : raw;
-}
-const settings: MeiSettings = {
-  ...base,
-  generator: v.generator ?? base.generator,
-  target: v.target ?? base.target,
-  epoch: integer(v.epoch, "--epoch") ?? base.epoch,
-  modelsDir: v["models-dir"] ?? base.modelsDir,
-  layer: v.layer ?? base.layer,
-  neurons: v.neurons ?? v.neuron ?? base.neurons,
-  unit: (v.unit ?? base.unit) as MeiSettings["unit"],
-  position: v.position ? pair(v.position, "--position") : base.position,
-  method: v.method ?? base.method,
-  params: Object.keys(params).length ? params : undefined,
-  budget: integer(v.budget, "--budget") ?? base.budget,
-  seed: integer(v.seed, "--seed") ?? base.seed,
-  grid: (v.grid ?? base.grid) as MeiSettings["grid"],
-  gridSize: integer(v["grid-size"], "--grid-size") ?? base.gridSize,
-  range: v.range ? pair(v.range, "--range") : base.range,
-  noise: v.noise !== undefined ? Number(v.noise) : base.noise,
-  shared: v.shared ?? base.shared,
-  backend: (v.backend ?? base.backend) as MeiSettings["backend"],
-  threads: integer(v.threads, "--threads") ?? base.threads,
-};
-
+let settings: MeiSettings;
 try {
+  let base: MeiSettings | undefined;
+  if (v.replay) {
+    let replay;
+    try {
+      replay = settingsFromReplay(JSON.parse(await Deno.readTextFile(v.replay)));
+    } catch (e) {
+      const why = e instanceof Deno.errors.NotFound
+        ? "no such file"
+        : e instanceof SyntaxError
+        ? "it is not JSON (a run.json written by scripts/mei.ts is)"
+        : (e as Error).message;
+      fail(`cannot replay ${v.replay}: ${why}`);
+    }
+    base = replay.settings;
+    // Replay on the backend the run used: backends differ in their last digits.
+    if (replay.backend && base.backend === "auto" && v.backend === undefined) {
+      base = { ...base, backend: replay.backend as MeiSettings["backend"] };
+    } else if (replay.backend && v.backend !== undefined && v.backend !== replay.backend) {
+      console.error(
+        `mei: warning: the replayed run ran on ${replay.backend}; on ${v.backend} ` +
+          `the results may differ`,
+      );
+    }
+  }
+  settings = settingsFromFlags(v as Flags, base);
   if (v["list-layers"]) {
     for (const line of await listTargetLayers(settings)) console.log(line);
     Deno.exit(0);
   }
-  checkSettings(settings);
+  // The destination is checked (and made) before any model is opened.
+  if (v.name !== undefined) RunFolder.checkName(v.name);
+  await RunFolder.prepare(v.out!);
 } catch (e) {
   fail((e as Error).message);
 }
 
 const abort = new AbortController();
+let writing: RunFolder | undefined;
 const onSignal = () => {
-  if (abort.signal.aborted) Deno.exit(130);
-  console.error("\nmei: interrupted; saving what was found so far (Ctrl-C again to quit at once)");
-  abort.abort();
+  if (!abort.signal.aborted) {
+    abort.abort();
+    console.error(
+      writing
+        ? "\nmei: interrupted; finishing the results (Ctrl-C again to abandon them)"
+        : "\nmei: interrupted; saving what was found so far (Ctrl-C again to quit at once)",
+    );
+    return;
+  }
+  if (writing) {
+    writing.discardSync();
+    console.error("\nmei: quit; the results were not saved");
+  }
+  Deno.exit(130);
 };
 Deno.addSignalListener("SIGINT", onSignal);
 
 const started = new Date();
 let bar: ProgressBar | undefined;
-let run;
+let run: MeiRun;
 try {
   run = await runMei(settings, {
     signal: abort.signal,
-    onProgress: (images, evaluations, best) => {
-      bar ??= new ProgressBar({ total: settings.budget, label: "mei" });
-      const top = Math.max(...best);
-      bar.update(evaluations, { best: top, images });
+    onProgress: (images, _evaluations, best) => {
+      // Images shown in all (every neuron's evaluations), and the best over the neurons.
+      bar ??= new ProgressBar({
+        total: settings.budget * best.length,
+        label: "mei",
+        unit: "images",
+      });
+      bar.update(images, {
+        [best.length > 1 ? `best of ${best.length}` : "best"]: Math.max(...best),
+      });
     },
   });
 } catch (e) {
@@ -212,23 +236,26 @@ try {
   fail((e as Error).message);
 }
 bar?.done();
+if (run.result.images === 0) {
+  console.error("mei: interrupted before any image was shown; nothing to save");
+  Deno.exit(130);
+}
 
-const folder = await RunFolder.create(v.out!, v.name ?? runName(run));
 let final: string;
 try {
-  await writeMeiOutputs(run, folder, {
+  writing = await RunFolder.create(v.out!, v.name ?? runName(run));
+  await writeMeiOutputs(run, writing, {
     started: started.toISOString(),
-    command: ["deno run scripts/mei.ts", ...Deno.args].join(" "),
+    command: ["deno run -A scripts/mei.ts", ...Deno.args.map(shellWord)].join(" "),
     versions: { deno: Deno.version.deno, v8: Deno.version.v8, toolkit: "0.1.0" },
   });
-  await convergencePlots(run, folder);
-  final = await folder.commit();
+  final = await writing.commit();
 } catch (e) {
-  await folder.discard();
+  await writing?.discard();
   fail(`could not write the results: ${(e as Error).message}`);
 }
 Deno.removeSignalListener("SIGINT", onSignal);
-
+await run.problem.close();
 const summary = {
   folder: final,
   neurons: run.neurons,

@@ -47,7 +47,7 @@ async function evaluationsToTarget(
 }
 
 // pycma 4.4.0 needs 1290-1470 (sphere) and 4760-5360 (Rosenbrock) evaluations
-// (../shared/docs/algorithms.md §4); the issue's bounds are 1700, 6500 and 1500 (cma-diag).
+// (docs/algorithms.md, "The baselines"); the issue's bounds are 1700, 6500 and 1500 (cma-diag).
 Deno.test("cma reaches 1e-8 on the 10-D sphere within a median of 1700 evaluations", async () => {
   const counts = await evaluationsToTarget("cma", sphere, 1, 4000);
   console.log(`cma sphere: ${counts.join(" ")} (median ${median(counts)})`);

@@ -164,7 +164,7 @@ Deno.test("quantized maps round-trip every index; the WASM map agrees", () => {
     assertEquals(Array.from(both.digits), Array.from(alone));
     assertEquals(Array.from(both.coordinates), Array.from(tt.toCoordinates(alone, q)));
   }
-  // The worked example of algorithms.md §1.
+  // The worked example of docs/algorithms.md, "Quantized modes".
   assertEquals(Array.from(new QuantizedSpace([64], 2).toDigits(Int32Array.of(37))), [
     1,
     0,

@@ -1,5 +1,6 @@
 // The MEI job and scripts/mei.ts on tiny in-memory models: a known optimum by exact
-// enumeration, byte-identical reproduction, replay, narrow permissions, bad input, Ctrl-C.
+// enumeration, byte-identical reproduction, replay, narrow permissions, Ctrl-C (bad input:
+// tests/mei_cli_test.ts).
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { LATENT, writeToyModels } from "./_toy_models.ts";
 import { defaultSettings, type MeiSettings, runMei } from "../src/models/mei.ts";
@@ -132,35 +133,6 @@ Deno.test("the same seed gives byte-identical histories; --replay reproduces a r
   assertEquals(run.settings.seed, 4);
   assertEquals(run.backend, "wasm");
   assert(/^[0-9a-f]{64}$/.test(run.models.target.sha256));
-  await Deno.remove(out, { recursive: true });
-});
-
-Deno.test("bad input: one clear message, exit code 2, no output folder", async () => {
-  const out = await Deno.makeTempDir();
-  const cases: [string[], RegExp][] = [
-    [["--layer", "nope"], /nope/],
-    [["--neurons", "9"], /neuron 9 is out of range: "feat" has 4 units/],
-    [["--budget", "0"], /budget must be an integer >= 1/],
-    [["--method", "newton"], /unknown optimizer "newton"; valid methods: /],
-    [["--target", `${toy.dir}/missing.onnx`], /cannot read the target model/],
-    [["--grid", "cubic"], /grid must be uniform or gaussian/],
-    [["--frobnicate"], /Unknown option '--frobnicate'/],
-    [
-      ["--target", `${toy.dir}/target28.onnx`],
-      /the generator makes images \[1,8,8\] but the target takes \[1,28,28\]/,
-    ],
-    [
-      ["--target", `${toy.dir}/target_nan.onnx`],
-      /the target returned NaN for unit 0 of "feat" on candidate 0/,
-    ],
-  ];
-  for (const [args, message] of cases) {
-    const r = await cli(args, out);
-    assertEquals(r.code, 2, `${args}: ${r.stderr}`);
-    assert(message.test(r.stderr), `${args}: ${r.stderr}`);
-    assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
-  }
-  assertEquals([...Deno.readDirSync(out)].length, 0);
   await Deno.remove(out, { recursive: true });
 });
 

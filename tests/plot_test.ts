@@ -48,3 +48,36 @@ Deno.test("PNG: twice the layout size, and compressed", async () => {
   assertEquals(view.getUint32(16), 2 * width);
   assert(png.length < view.getUint32(16) * view.getUint32(20), "not compressed");
 });
+
+Deno.test("PNG text is drawn with a real font: lower and upper case differ, text has ink", async () => {
+  const { svgToPng } = await import("../src/io/svg_png.ts");
+  const { decodePng } = await import("../src/io/image.ts");
+  const svg = (t: string) =>
+    `<svg xmlns="http://www.w3.org/2000/svg" width="60" height="20"><rect width="60" height="20" ` +
+    `fill="#fff"/><text x="2" y="15" font-size="14" font-family="Helvetica">${t}</text></svg>`;
+  const ink = async (t: string) => {
+    const img = decodePng(await svgToPng(svg(t), 1));
+    return Array.from({ length: img.width * img.height }, (_, i) => img.rgba[4 * i] < 128 ? 1 : 0);
+  };
+  const [lower, upper, blank] = [await ink("abcσ"), await ink("ABCΣ"), await ink("")];
+  const sum = (a: number[]) => a.reduce((s, v) => s + v, 0);
+  assert(sum(lower) > 20 && sum(upper) > 20 && sum(blank) === 0);
+  assert(lower.some((v, i) => v !== upper[i]));
+});
+
+Deno.test("heat maps: viridis ends for the range ends, empty cells for NaN, labels as text", async () => {
+  const { heatmapSvg } = await import("../src/io/heatmap.ts");
+  const svg = heatmapSvg({
+    title: "T",
+    panels: [{
+      rows: ["sn1", "sn2"],
+      columns: ["epoch 0", "epoch 8"],
+      values: [[0, 1], [0.5, NaN]],
+    }],
+  });
+  const fills = [...svg.matchAll(/<rect class="cell"[^>]*fill="(#[0-9a-f]{6})"/g)].map((m) => m[1]);
+  assertEquals(fills, ["#440154", "#fde725", "#21918c"]); // viridis at 0, 1 and 0.5
+  assert(
+    svg.includes(">sn2</text>") && svg.includes(">epoch 8</text>") && svg.includes(">0.50</text>"),
+  );
+});

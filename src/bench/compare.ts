@@ -5,7 +5,7 @@
  * convergence figure (median best-so-far with an interquartile band against evaluations).
  *
  * Noise is multiplicative response noise, r * max(0, 1 + sigma N(0, 1))
- * (`../shared/docs/algorithms.md` §6), on a response that behaves like a firing rate: the
+ * (`docs/algorithms.md`, "The analyses"), on a response that behaves like a firing rate: the
  * benchmarks are minimized and take values of either sign, so the noise multiplies
  * r = max(0, U - f) >= 0, U the largest value of f over 10^4 seeded random grid points, and the
  * optimizer sees U - r max(0, 1 + sigma N(0, 1)). A zero draw is then a bad response, as for a

@@ -1,6 +1,6 @@
 /**
  * The plain-TypeScript reference of the tensor-train operations of PROTES
- * (`../shared/docs/algorithms.md` §2). The WASM core (`core-as/assembly/index.ts`) computes the
+ * (`docs/algorithms.md`, "PROTES"). The WASM core (`core-as/assembly/index.ts`) computes the
  * same things in float32 with SIMD; tests compare the two. Written for clarity, not speed.
  * Interfaces, sampling and log-probabilities take a `precision`: "f64", or "f32", where every
  * operation is rounded to float32 in the core's order, so that samples are bit-identical to the

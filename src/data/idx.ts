@@ -162,6 +162,20 @@ export async function readIdxImages(imagesPath: string, labelsPath: string): Pro
   return idxToImageSet(await readIdxFile(imagesPath), await readIdxFile(labelsPath));
 }
 
+/** Fashion-MNIST's class names in label order. */
+export const FASHION_MNIST_CLASSES = [
+  "T-shirt/top",
+  "Trouser",
+  "Pullover",
+  "Dress",
+  "Coat",
+  "Sandal",
+  "Shirt",
+  "Sneaker",
+  "Bag",
+  "Ankle boot",
+] as const;
+
 /** Where Debian's `dataset-fashion-mnist` package installs Fashion-MNIST. */
 export const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
 

@@ -1,7 +1,7 @@
 /**
- * Chart layout shared by the SVG writer and the PNG rasterizer of `plot.ts`: a figure of
+ * Chart layout of `plot.ts`'s SVG writer (its PNG is that SVG rendered): a figure of
  * line-chart panels becomes a list of drawing primitives in pixel coordinates (lines,
- * filled polygons, rectangles, text), so both outputs show the same picture.
+ * filled polygons, rectangles, text).
  *
  * @module
  */
@@ -13,6 +13,7 @@ export type Primitive =
   | { kind: "line"; points: [number, number][]; color: string; width: number; dash?: boolean }
   | { kind: "polygon"; points: [number, number][]; color: string; opacity: number }
   | { kind: "rect"; x: number; y: number; w: number; h: number; stroke?: string; fill?: string }
+  | { kind: "circle"; x: number; y: number; r: number; color: string }
   | {
     kind: "text";
     x: number;
@@ -139,14 +140,15 @@ function panel(
   const clampY = (v: number) => Math.max(py0, Math.min(py1, v));
   const ok = (x: number, y: number) =>
     Number.isFinite(x) && Number.isFinite(y) && (!logX || x > 0) && (!logY || y > 0);
-  for (const t of ticks(xl, xh, logX)) {
-    const x = sx(t);
+  const xTicks = chart.xTicks ?? ticks(xl, xh, logX).map((t) => ({ at: t, label: formatTick(t) }));
+  for (const { at, label } of xTicks) {
+    const x = sx(at);
     out.push({ kind: "line", points: [[x, py0], [x, py1]], color: "#e3e3e3", width: 1 });
     out.push({
       kind: "text",
       x,
       y: py1 + 14,
-      text: formatTick(t),
+      text: label,
       size: 10,
       anchor: "middle",
       color: "#333",
@@ -183,6 +185,7 @@ function panel(
       if (ok(s.x[i], s.y[i])) pts.push([sx(s.x[i]), clampY(sy(s.y[i]))]);
     }
     if (pts.length > 0) out.push({ kind: "line", points: pts, color, width: 1.6, dash });
+    if (s.markers) { for (const [x, y] of pts) out.push({ kind: "circle", x, y, r: 3, color }); }
   }
   out.push({ kind: "rect", x: px0, y: py0, w: px1 - px0, h: py1 - py0, stroke: "#555" });
   if (chart.title) {

@@ -16,6 +16,7 @@
 
 // A full npm: specifier (not an import-map name): mod.ts must work when imported by URL.
 import png from "npm:imagescript@1.3.1/png/node.js";
+import { escapeXml, FONT_FAMILY, svgToPng } from "./svg_png.ts";
 
 /** An RGBA image, row-major, 4 bytes a pixel. */
 export interface Raster {
@@ -129,6 +130,7 @@ export function paste(dst: Raster, src: Raster, x: number, y: number): void {
  * @param images the tiles, row by row
  * @param columns tiles per row
  * @param gap pixels between tiles (white)
+ * @param below white pixels under each tile (room for a label, see {@link labelledSheet})
  * @returns the sheet
  * @example
  * ```ts
@@ -137,14 +139,55 @@ export function paste(dst: Raster, src: Raster, x: number, y: number): void {
  * if (s.width !== 9 || s.height !== 9) throw new Error();
  * ```
  */
-export function contactSheet(images: Raster[], columns: number, gap = 2): Raster {
+export function contactSheet(images: Raster[], columns: number, gap = 2, below = 0): Raster {
   if (images.length === 0) throw new RangeError("a contact sheet needs at least one image");
-  const { width: w, height: h } = images[0];
+  const { width: w } = images[0], h = images[0].height + below;
   const cols = Math.min(columns, images.length), rows = Math.ceil(images.length / cols);
   const sheet = blankRaster(cols * w + (cols - 1) * gap, rows * h + (rows - 1) * gap);
   images.forEach((img, j) =>
     paste(sheet, img, (j % cols) * (w + gap), Math.floor(j / cols) * (h + gap))
   );
+  return sheet;
+}
+
+/**
+ * A contact sheet with a line of text under each tile, drawn in the shipped font (by resvg).
+ * @param images the tiles, row by row
+ * @param columns tiles per row
+ * @param labels one line per tile
+ * @param gap pixels between tiles (white)
+ * @returns the sheet
+ * @example
+ * ```ts
+ * import { blankRaster, labelledSheet } from "./image.ts";
+ * const s = await labelledSheet([blankRaster(40, 40), blankRaster(40, 40)], 2, ["1", "2"]);
+ * if (s.height !== 40 + 15) throw new Error(); // a 9-pixel line and its margins
+ * if (!s.rgba.some((v, i) => i % 4 < 3 && v < 128)) throw new Error("no text drawn");
+ * ```
+ */
+export async function labelledSheet(
+  images: Raster[],
+  columns: number,
+  labels: readonly string[],
+  gap = 2,
+): Promise<Raster> {
+  const { width: w, height: h } = images[0];
+  const size = w >= 100 ? 13 : 9, strip = size + 6;
+  const sheet = contactSheet(images, columns, gap, strip);
+  const cols = Math.min(columns, images.length);
+  const texts = labels.map((label, j) => {
+    const x = (j % cols) * (w + gap) + 3, y = Math.floor(j / cols) * (h + strip + gap) + h + size;
+    return `<text x="${x}" y="${y}" font-size="${size}" fill="#282828">${escapeXml(label)}</text>`;
+  });
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${sheet.width}" ` +
+    `height="${sheet.height}" font-family="${FONT_FAMILY}">${texts.join("")}</svg>`;
+  const text = decodePng(await svgToPng(svg, 1));
+  for (let i = 0; i < sheet.rgba.length; i += 4) {
+    const a = text.rgba[i + 3] / 255;
+    for (let c = 0; c < 3 && a > 0; c++) {
+      sheet.rgba[i + c] = text.rgba[i + c] * a + sheet.rgba[i + c] * (1 - a);
+    }
+  }
   return sheet;
 }
 
@@ -164,6 +207,26 @@ export function encodePng(img: Raster): Promise<Uint8Array> {
   return Promise.resolve(
     png.encode(bytes, { width: img.width, height: img.height, channels: 4, level: 6 }),
   );
+}
+
+/**
+ * Decode a PNG file to an RGBA raster (any PNG colour type; imagescript's pure-JS decoder).
+ * @param bytes PNG file bytes
+ * @returns the raster
+ * @example
+ * ```ts
+ * import { blankRaster, decodePng, encodePng } from "./image.ts";
+ * const img = decodePng(await encodePng(blankRaster(3, 2, [1, 2, 3, 255])));
+ * if (img.width !== 3 || img.rgba[2] !== 3) throw new Error();
+ * ```
+ */
+export function decodePng(bytes: Uint8Array): Raster {
+  const { width, height, pixels } = png.decode(bytes);
+  return {
+    width,
+    height,
+    rgba: new Uint8ClampedArray(pixels.buffer, pixels.byteOffset, pixels.length),
+  };
 }
 
 /** Palette index of a pixel: 256 greys when every frame is grey, else 3-3-2 bit RGB. */

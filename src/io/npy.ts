@@ -1,6 +1,6 @@
 /**
- * NumPy `.npy` files (format version 1.0), little-endian float32/float64/int32, C order, so
- * that `numpy.load` reads what the toolkit writes.
+ * NumPy `.npy` files (format version 1.0), little-endian float32/float64/int32/uint8, C order,
+ * so that `numpy.load` reads what the toolkit writes; reading also takes bool and int64.
  *
  * @example
  * ```ts
@@ -12,10 +12,17 @@
  * @module
  */
 
-type NpyArray = Float32Array | Float64Array | Int32Array;
+/** The arrays `encodeNpy` writes. */
+export type NpyArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
 const descr = (a: NpyArray) =>
-  a instanceof Float32Array ? "<f4" : a instanceof Float64Array ? "<f8" : "<i4";
+  a instanceof Float32Array
+    ? "<f4"
+    : a instanceof Float64Array
+    ? "<f8"
+    : a instanceof Int32Array
+    ? "<i4"
+    : "|u1";
 
 /**
  * Encode an array as `.npy` bytes.
@@ -54,7 +61,9 @@ export function encodeNpy(data: NpyArray, shape: number[]): Uint8Array {
 }
 
 /**
- * Decode `.npy` bytes written by `encodeNpy` or NumPy (version 1.x, little-endian, C order).
+ * Decode `.npy` bytes written by `encodeNpy` or NumPy (version 1.x, little-endian, C order):
+ * float32, float64, int32, uint8, and bool (as a Uint8Array of 0 and 1) and int64 (as a
+ * BigInt64Array).
  * @param bytes the file's bytes
  * @returns the values and the shape
  * @example
@@ -63,24 +72,30 @@ export function encodeNpy(data: NpyArray, shape: number[]): Uint8Array {
  * if (decodeNpy(encodeNpy(Int32Array.of(7), [1])).data[0] !== 7) throw new Error();
  * ```
  */
-export function decodeNpy(bytes: Uint8Array): { data: NpyArray; shape: number[] } {
+export function decodeNpy(
+  bytes: Uint8Array,
+): { data: NpyArray | BigInt64Array; shape: number[] } {
   const magic = String.fromCharCode(...bytes.subarray(1, 6));
   if (bytes[0] !== 0x93 || magic !== "NUMPY" || bytes[6] !== 1) {
     throw new Error("not a .npy file of format version 1.x");
   }
   const len = bytes[8] | (bytes[9] << 8);
   const header = new TextDecoder().decode(bytes.subarray(10, 10 + len));
-  const type = /'descr':\s*'([<|]?[fi][48])'/.exec(header)?.[1];
+  const type = /'descr':\s*'(<[fi][48]|\|[ub]1)'/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!type || shapeText === undefined || /'fortran_order':\s*True/.test(header)) {
     throw new Error(`unsupported .npy header: ${header.trim()}`);
   }
   const shape = shapeText.split(",").map((s) => s.trim()).filter((s) => s).map(Number);
   const body = bytes.slice(10 + len).buffer;
-  const data = type.endsWith("f4")
+  const data = type === "<f4"
     ? new Float32Array(body)
-    : type.endsWith("f8")
+    : type === "<f8"
     ? new Float64Array(body)
-    : new Int32Array(body);
+    : type === "<i4"
+    ? new Int32Array(body)
+    : type === "<i8"
+    ? new BigInt64Array(body)
+    : new Uint8Array(body);
   return { data, shape };
 }

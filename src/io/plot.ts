@@ -1,8 +1,8 @@
 /**
  * Line charts as SVG and PNG: series with optional bands (for example a median with its
  * interquartile range), linear or logarithmic axes, titles, axis labels and a legend, one chart
- * or a grid of panels sharing a legend. The PNG is a rasterization of the same layout (with a
- * built-in 5 x 7 bitmap font, upper case), encoded by imagescript's pure-JS PNG encoder (no FFI needed).
+ * or a grid of panels sharing a legend. The PNG is the SVG rendered by resvg with the font shipped
+ * in `src/io/fonts/` (`svg_png.ts`; no FFI needed).
  *
  * @example
  * ```ts
@@ -19,9 +19,8 @@
  * @module
  */
 
-import { encodePng } from "./image.ts";
-import { layout, type Primitive } from "./_chart.ts";
-import { ADVANCE, glyph, GLYPH_H, GLYPH_W } from "./_font5x7.ts";
+import { layout } from "./_chart.ts";
+import { escapeXml, FONT_FAMILY, svgToPng } from "./svg_png.ts";
 
 /** One line of a chart, with an optional band between `lower` and `upper`. */
 export interface Series {
@@ -39,6 +38,8 @@ export interface Series {
   color?: string;
   /** Dashed line (default: dashed for the 11th to 20th series). */
   dash?: boolean;
+  /** A dot at every point (default false). */
+  markers?: boolean;
 }
 
 /** A line chart (one panel). */
@@ -53,6 +54,8 @@ export interface Chart {
   logX?: boolean;
   /** Logarithmic y axis (non-positive y are left out). */
   logY?: boolean;
+  /** Labelled x ticks (default: 1-2-5 steps or powers of ten), e.g. layer names at 0, 1, 2. */
+  xTicks?: { at: number; label: string }[];
   /** Fixed x range (default: the data's). */
   xRange?: [number, number];
   /** Fixed y range (default: the data's, padded). */
@@ -75,13 +78,6 @@ export interface Figure {
   panelHeight?: number;
   /** Show the legend column (default true). */
   legend?: boolean;
-}
-
-function escapeXml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
-    /"/g,
-    "&quot;",
-  );
 }
 
 const f1 = (v: number) => Number(v.toFixed(1));
@@ -112,6 +108,8 @@ export function figureSvg(figure: Figure): string {
       case "polygon":
         return `<polygon fill="${p.color}" fill-opacity="${p.opacity}" stroke="none" points="` +
           p.points.map(([x, y]) => `${f1(x)},${f1(y)}`).join(" ") + `"/>`;
+      case "circle":
+        return `<circle cx="${f1(p.x)}" cy="${f1(p.y)}" r="${p.r}" fill="${p.color}"/>`;
       case "text": {
         const rot = p.vertical ? ` transform="rotate(-90 ${f1(p.x)} ${f1(p.y)})"` : "";
         return `<text x="${f1(p.x)}" y="${
@@ -122,7 +120,7 @@ export function figureSvg(figure: Figure): string {
     }
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
-    `viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">\n` +
+    `viewBox="0 0 ${width} ${height}" font-family="${FONT_FAMILY}, Helvetica, Arial, sans-serif">\n` +
     body.join("\n") + "\n</svg>\n";
 }
 
@@ -141,137 +139,8 @@ export function chartSvg(chart: Chart): string {
   return figureSvg({ charts: [chart] });
 }
 
-function parseColor(c: string): [number, number, number] {
-  const h = c.replace("#", "");
-  const full = h.length === 3 ? [...h].map((ch) => ch + ch).join("") : h;
-  return [0, 2, 4].map((i) => parseInt(full.slice(i, i + 2), 16) || 0) as [number, number, number];
-}
-
-/** An RGBA canvas with alpha blending. */
-class Canvas {
-  readonly rgba: Uint8ClampedArray;
-  readonly #coverage: Float32Array;
-  #touched: number[] = [];
-
-  constructor(readonly width: number, readonly height: number) {
-    this.rgba = new Uint8ClampedArray(width * height * 4).fill(255);
-    this.#coverage = new Float32Array(width * height);
-  }
-
-  blend(i: number, [r, g, b]: [number, number, number], a: number): void {
-    const o = i * 4, d = this.rgba;
-    d[o] += (r - d[o]) * a;
-    d[o + 1] += (g - d[o + 1]) * a;
-    d[o + 2] += (b - d[o + 2]) * a;
-  }
-
-  /** Anti-aliased polyline: coverage of a round pen swept along it, composited once. */
-  polyline(points: [number, number][], color: string, width: number, dash: number[] | undefined) {
-    const hw = width / 2, cov = this.#coverage;
-    let along = 0;
-    const period = dash ? dash[0] + dash[1] : 0;
-    const stamp = (cx: number, cy: number) => {
-      for (let y = Math.floor(cy - hw - 1); y <= Math.ceil(cy + hw + 1); y++) {
-        if (y < 0 || y >= this.height) continue;
-        for (let x = Math.floor(cx - hw - 1); x <= Math.ceil(cx + hw + 1); x++) {
-          if (x < 0 || x >= this.width) continue;
-          const c = Math.min(1, Math.max(0, hw + 0.5 - Math.hypot(x + 0.5 - cx, y + 0.5 - cy)));
-          const i = y * this.width + x;
-          if (c > cov[i]) {
-            if (cov[i] === 0) this.#touched.push(i);
-            cov[i] = c;
-          }
-        }
-      }
-    };
-    if (points.length === 1) stamp(points[0][0], points[0][1]);
-    for (let s = 1; s < points.length; s++) {
-      const [ax, ay] = points[s - 1], [bx, by] = points[s];
-      const len = Math.hypot(bx - ax, by - ay), steps = Math.max(1, Math.ceil(len / 0.4));
-      for (let k = 0; k <= steps; k++) {
-        const pos = along + len * k / steps;
-        if (dash && pos % period >= dash[0]) continue;
-        stamp(ax + (bx - ax) * k / steps, ay + (by - ay) * k / steps);
-      }
-      along += len;
-    }
-    const rgb = parseColor(color);
-    for (const i of this.#touched) (this.blend(i, rgb, cov[i]), cov[i] = 0);
-    this.#touched = [];
-  }
-
-  /** Even-odd scanline fill at pixel centres. */
-  polygon(points: [number, number][], color: string, opacity: number): void {
-    const rgb = parseColor(color);
-    const ys = points.map((p) => p[1]);
-    const y0 = Math.max(0, Math.floor(Math.min(...ys))),
-      y1 = Math.min(this.height - 1, Math.ceil(Math.max(...ys)));
-    for (let y = y0; y <= y1; y++) {
-      const yc = y + 0.5, xs: number[] = [];
-      for (let i = 0; i < points.length; i++) {
-        const [ax, ay] = points[i], [bx, by] = points[(i + 1) % points.length];
-        if ((ay <= yc) !== (by <= yc)) xs.push(ax + (yc - ay) / (by - ay) * (bx - ax));
-      }
-      xs.sort((a, b) => a - b);
-      for (let k = 0; k + 1 < xs.length; k += 2) {
-        const from = Math.max(0, Math.ceil(xs[k] - 0.5)),
-          to = Math.min(this.width - 1, Math.floor(xs[k + 1] - 0.5));
-        for (let x = from; x <= to; x++) this.blend(y * this.width + x, rgb, opacity);
-      }
-    }
-  }
-
-  rect(
-    x: number,
-    y: number,
-    w: number,
-    h: number,
-    color: string,
-    fill: boolean,
-    lineWidth: number,
-  ) {
-    if (fill) {
-      this.polygon([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], color, 1);
-      return;
-    }
-    this.polyline(
-      [[x, y], [x + w, y], [x + w, y + h], [x, y + h], [x, y]],
-      color,
-      lineWidth,
-      undefined,
-    );
-  }
-
-  /** Bitmap text; (x, y) is the baseline point of the anchor, as in SVG. */
-  text(p: Extract<Primitive, { kind: "text" }>, ratio: number): void {
-    const scale = Math.max(1, Math.round(p.size * ratio / 10));
-    const w = (p.text.length * ADVANCE - 1) * scale, h = GLYPH_H * scale;
-    const shift = p.anchor === "start" ? 0 : p.anchor === "middle" ? w / 2 : w;
-    const rgb = parseColor(p.color);
-    const x0 = Math.round(p.x * ratio), y0 = Math.round(p.y * ratio);
-    [...p.text].forEach((ch, c) => {
-      const rows = glyph(ch);
-      for (let r = 0; r < GLYPH_H; r++) {
-        for (let col = 0; col < GLYPH_W; col++) {
-          if (!((rows[r] >> (GLYPH_W - 1 - col)) & 1)) continue;
-          for (let dy = 0; dy < scale; dy++) {
-            for (let dx = 0; dx < scale; dx++) {
-              const u = (c * ADVANCE + col) * scale + dx - shift, v = r * scale + dy - h;
-              const [x, y] = p.vertical ? [x0 + v, y0 - u] : [x0 + u, y0 + v];
-              if (x >= 0 && y >= 0 && x < this.width && y < this.height) {
-                this.blend(Math.round(y) * this.width + Math.round(x), rgb, 1);
-              }
-            }
-          }
-        }
-      }
-    });
-  }
-}
-
 /**
- * Rasterize a figure to PNG (the layout of `figureSvg`, at `ratio` device pixels per CSS
- * pixel).
+ * Render a figure to PNG (its `figureSvg`, at `ratio` device pixels per CSS pixel).
  * @param figure panels, title, legend
  * @param ratio device pixel ratio (default 2)
  * @returns the PNG file bytes
@@ -284,36 +153,11 @@ class Canvas {
  * ```
  */
 export function figurePng(figure: Figure, ratio = 2): Promise<Uint8Array> {
-  const { width, height, primitives } = layout(figure);
-  const canvas = new Canvas(Math.ceil(width * ratio), Math.ceil(height * ratio));
-  const scaled = (pts: [number, number][]) =>
-    pts.map(([x, y]) => [x * ratio, y * ratio] as [number, number]);
-  for (const p of primitives) {
-    if (p.kind === "rect") {
-      canvas.rect(
-        p.x * ratio,
-        p.y * ratio,
-        p.w * ratio,
-        p.h * ratio,
-        p.fill ?? p.stroke!,
-        !!p.fill,
-        ratio,
-      );
-    } else if (p.kind === "line") {
-      canvas.polyline(
-        scaled(p.points),
-        p.color,
-        p.width * ratio,
-        p.dash ? [6 * ratio, 4 * ratio] : undefined,
-      );
-    } else if (p.kind === "polygon") canvas.polygon(scaled(p.points), p.color, p.opacity);
-    else canvas.text(p, ratio);
-  }
-  return encodePng({ width: canvas.width, height: canvas.height, rgba: canvas.rgba });
+  return svgToPng(figureSvg(figure), ratio);
 }
 
 /**
- * Rasterize one chart to PNG.
+ * Render one chart to PNG.
  * @param chart the chart
  * @param ratio device pixel ratio (default 2)
  * @returns the PNG file bytes

@@ -27,6 +27,8 @@ export interface ProgressOptions {
   tty?: boolean;
   /** Seconds between plain lines when not a terminal (default 5). */
   every?: number;
+  /** What is counted, printed after the count and in the rate (default nothing). */
+  unit?: string;
 }
 
 const encoder = new TextEncoder();
@@ -45,6 +47,7 @@ export class ProgressBar {
   readonly #opts: Required<ProgressOptions>;
   readonly #start = performance.now();
   #lastPlain = -Infinity;
+  #first: { count: number; at: number } | undefined;
   #shown = false;
 
   /**
@@ -62,6 +65,7 @@ export class ProgressBar {
       write: (text) => Deno.stderr.writeSync(encoder.encode(text)),
       tty: Deno.stderr.isTerminal(),
       every: 5,
+      unit: "",
       ...opts,
     };
   }
@@ -79,20 +83,25 @@ export class ProgressBar {
    * ```
    */
   update(count: number, fields: Record<string, number | string> = {}): void {
-    const { total, label, write, tty, every } = this.#opts;
-    const elapsed = (performance.now() - this.#start) / 1000;
-    const rate = count / Math.max(elapsed, 1e-9);
+    const { total, label, write, tty, every, unit } = this.#opts;
+    const now = performance.now(), elapsed = (now - this.#start) / 1000;
+    // The rate counts from the first update: work done before it (setting up, the first step
+    // of a batched search) would otherwise read as done in no time.
+    this.#first ??= { count, at: now };
+    const since = (now - this.#first.at) / 1000;
+    const rate = since > 0 ? (count - this.#first.count) / since : NaN;
     const left = (total - count) / rate;
     const frac = Math.min(1, count / total);
     const extra = Object.entries(fields).map(([k, v]) =>
       `${k} ${typeof v === "number" ? Number(v.toPrecision(5)) : v}`
     );
+    const per = unit ? ` ${unit}` : "";
     const text = [
-      `${count}/${total}`,
+      `${count}/${total}${per}`,
       ...extra,
-      `${rate.toFixed(rate < 10 ? 1 : 0)}/s`,
+      Number.isFinite(rate) ? `${rate.toFixed(rate < 10 ? 1 : 0)}${per}/s` : "",
       `${formatSeconds(elapsed)} elapsed`,
-      count < total ? `${formatSeconds(left)} left` : "",
+      count < total && Number.isFinite(left) ? `${formatSeconds(left)} left` : "",
     ].filter((s) => s).join(" | ");
     if (tty) {
       const width = 24, full = Math.round(frac * width);

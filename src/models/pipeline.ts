@@ -1,6 +1,6 @@
 /**
  * The data path of a search: grid indices -> latent -> generator -> image -> target network
- * -> layer output -> the activation of each chosen unit (`../shared/docs/algorithms.md` §5).
+ * -> layer output -> the activation of each chosen unit (`docs/algorithms.md`, "The activation").
  * One call evaluates a whole batch with one generator run and one target run.
  *
  * Unit kinds: `channel` (the firing rate of a channel averaged over time and space), `spatial`
@@ -12,6 +12,7 @@
  */
 
 import type { Rng } from "../core/rng.ts";
+import { softmax } from "./classes.ts";
 import {
   type Layout,
   resolveLayout,
@@ -64,8 +65,13 @@ export interface PipelineOptions {
   latentDim: number;
   latent: LatentMap;
   selection: UnitSelection;
-  /** Multiplicative response noise y max(0, 1 + sigma N(0, 1)) (default none). */
-  noise?: { sigma: number; rng: Rng };
+  /**
+   * Multiplicative response noise y max(0, 1 + sigma N(0, 1)) (default none): one generator
+   * drawn for every response in batch order, or `streams`, one generator per selected unit,
+   * drawn only for the candidates of that unit's own search (`evaluate`'s owners), so that a
+   * search's noise does not depend on the searches run beside it (other responses stay clean).
+   */
+  noise?: { sigma: number; rng: Rng } | { sigma: number; streams: Rng[] };
   /**
    * Largest batch sent to the networks at once (default 32): larger batches (many searches in
    * lockstep) are split, as per-image cost grows past a few dozen images on CPU backends.
@@ -147,16 +153,45 @@ export function selectedActivations(
   const u = index.length, res = new Float64Array(batch * u);
   for (let b = 0; b < batch; b++) {
     const row = acts.subarray(b * per, (b + 1) * per);
-    if (sel.kind === "probability") {
-      const max = row.reduce((m, v) => Math.max(m, v), -Infinity);
-      let z = 0;
-      for (const v of row) z += Math.exp(v - max);
-      index.forEach((c, j) => res[b * u + j] = Math.exp(row[c] - max) / z);
-    } else {
-      index.forEach((c, j) => res[b * u + j] = row[c]);
-    }
+    const values = sel.kind === "probability" ? softmax(row) : row;
+    index.forEach((c, j) => res[b * u + j] = values[c]);
   }
   return res;
+}
+
+/**
+ * Run a generator on a batch of grid points (the generator half of a pipeline, for callers
+ * without a target network).
+ * @param generator the generator's session
+ * @param latentDim latent coordinates
+ * @param latent how grid indices become the generator's input
+ * @param batch multi-indices over the latent grid
+ * @returns images [B, C, H, W] in [0, 1]
+ * @throws RangeError when a point does not have `latentDim` coordinates
+ */
+export async function generateImages(
+  generator: SessionLike,
+  latentDim: number,
+  latent: LatentMap,
+  batch: Int32Array[],
+): Promise<TensorData & { data: Float32Array }> {
+  const d = latentDim;
+  for (const i of batch) {
+    if (i.length !== d) throw new RangeError(`expected ${d} latent coordinates, got ${i.length}`);
+  }
+  let input: TensorData;
+  if (latent.kind === "codes") {
+    const data = new BigInt64Array(batch.length * d);
+    batch.forEach((i, b) => i.forEach((v, k) => data[b * d + k] = BigInt(v)));
+    input = { data, dims: [batch.length, d] };
+  } else {
+    const data = new Float32Array(batch.length * d);
+    batch.forEach((i, b) => i.forEach((v, k) => data[b * d + k] = latent.values[v]));
+    input = { data, dims: [batch.length, d] };
+  }
+  const out = await generator.run({ [generator.inputNames[0]]: input });
+  const image = out.image ?? Object.values(out)[0];
+  return { data: image.data as Float32Array, dims: image.dims };
 }
 
 /** Grid indices -> images -> activations, batched (see the module doc). */
@@ -170,46 +205,35 @@ export class Pipeline {
     this.#o = opts;
   }
 
-  /** The generator's input tensor for a batch of multi-indices. */
-  #latentTensor(batch: Int32Array[]): TensorData {
-    const { latentDim: d, latent } = this.#o;
-    for (const i of batch) {
-      if (i.length !== d) throw new RangeError(`expected ${d} latent coordinates, got ${i.length}`);
-    }
-    if (latent.kind === "codes") {
-      const data = new BigInt64Array(batch.length * d);
-      batch.forEach((i, b) => i.forEach((v, k) => data[b * d + k] = BigInt(v)));
-      return { data, dims: [batch.length, d] };
-    }
-    const data = new Float32Array(batch.length * d);
-    batch.forEach((i, b) => i.forEach((v, k) => data[b * d + k] = latent.values[v]));
-    return { data, dims: [batch.length, d] };
-  }
-
   /**
    * Generate the images of a batch of multi-indices.
    * @param batch multi-indices over the latent grid
    * @returns images [B, C, H, W] in [0, 1]
    */
-  async images(batch: Int32Array[]): Promise<TensorData & { data: Float32Array }> {
-    const g = this.#o.generator;
-    const out = await g.run({ [g.inputNames[0]]: this.#latentTensor(batch) });
-    const image = out.image ?? Object.values(out)[0];
-    return { data: image.data as Float32Array, dims: image.dims };
+  images(batch: Int32Array[]): Promise<TensorData & { data: Float32Array }> {
+    const { generator, latentDim, latent } = this.#o;
+    return generateImages(generator, latentDim, latent, batch);
   }
 
   /**
    * Evaluate a batch: one generator run, one target run.
    * @param batch multi-indices over the latent grid
+   * @param owners the selected unit (index into the selection) whose search asked each item;
+   *   needed with per-unit noise streams
    * @returns activations of every selected unit for every item, and the images
    * @throws Error when an activation is NaN or infinite, naming the item
    */
-  async evaluate(batch: Int32Array[]): Promise<Evaluation> {
+  async evaluate(batch: Int32Array[], owners?: Int32Array): Promise<Evaluation> {
     const max = this.#o.maxBatch ?? 32;
-    if (batch.length <= max) return await this.#evaluateChunk(batch);
+    if (batch.length <= max) return await this.#evaluateChunk(batch, owners);
     const parts: Evaluation[] = [];
     for (let from = 0; from < batch.length; from += max) {
-      parts.push(await this.#evaluateChunk(batch.slice(from, from + max)));
+      parts.push(
+        await this.#evaluateChunk(
+          batch.slice(from, from + max),
+          owners?.subarray(from, from + max),
+        ),
+      );
     }
     const concat = <T extends Float32Array | Float64Array>(arrays: T[], make: (n: number) => T) => {
       const out = make(arrays.reduce((n, a) => n + a.length, 0));
@@ -224,7 +248,7 @@ export class Pipeline {
     };
   }
 
-  async #evaluateChunk(batch: Int32Array[]): Promise<Evaluation> {
+  async #evaluateChunk(batch: Int32Array[], owners?: Int32Array): Promise<Evaluation> {
     const { target, selection, noise } = this.#o;
     const image = await this.images(batch);
     const out = await target.run({ [target.inputNames[0]]: image }, [selection.layer]);
@@ -243,8 +267,13 @@ export class Pipeline {
       }
     });
     if (noise && noise.sigma > 0) {
-      for (let j = 0; j < acts.length; j++) {
-        acts[j] *= Math.max(0, 1 + noise.sigma * noise.rng.normal());
+      const factor = (rng: Rng) => Math.max(0, 1 + noise.sigma * rng.normal());
+      if ("rng" in noise) {
+        for (let j = 0; j < acts.length; j++) acts[j] *= factor(noise.rng);
+      } else {
+        if (!owners) throw new RangeError("per-unit noise streams need the owner of each item");
+        const u = selection.units.length;
+        owners.forEach((j, b) => acts[b * u + j] *= factor(noise.streams[j]));
       }
     }
     return { values: acts, images: image.data, imageDims: [...image.dims] };

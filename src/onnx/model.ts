@@ -239,6 +239,65 @@ export function parseModel(bytes: Uint8Array): ModelInfo {
   return info;
 }
 
+/** A float32 initializer read by {@link readInitializer}. */
+export interface FloatTensor {
+  /** Dimensions. */
+  dims: number[];
+  /** Values, row-major. */
+  data: Float32Array;
+}
+
+/**
+ * Reads one float32 initializer (a weight tensor) of the main graph, stored as `raw_data` or
+ * as `float_data`.
+ *
+ * @param bytes the model
+ * @param name the initializer's name
+ * @returns its dims and values
+ * @throws {OnnxFormatError} if there is no float32 initializer of that name
+ * @example
+ * ```ts
+ * import { buildModel, readInitializer } from "./model.ts";
+ * const m = buildModel({
+ *   inputs: [{ name: "x", dims: [1, 2] }], outputs: [{ name: "y", dims: [1, 2] }],
+ *   initializers: [{ name: "w", dims: [2, 2], data: [1, 2, 3, 4] }],
+ *   nodes: [{ opType: "MatMul", inputs: ["x", "w"], outputs: ["y"] }],
+ * });
+ * const w = readInitializer(m, "w");
+ * if (w.dims.join() !== "2,2" || w.data[3] !== 4) throw new Error();
+ * ```
+ */
+export function readInitializer(bytes: Uint8Array, name: string): FloatTensor {
+  for (const f of fields(bytes)) {
+    if (f.field !== 7 || f.wire !== WIRE.LEN) continue;
+    for (const g of fields(bytes, f.start, f.end)) {
+      if (g.field !== 5 || g.wire !== WIRE.LEN || tensorName(bytes, g) !== name) continue;
+      // TensorProto: dims 1, data_type 2, float_data 4, raw_data 9
+      const dims: number[] = [];
+      let type = 0, raw: Uint8Array | null = null;
+      const floats: number[] = [];
+      for (const t of fields(bytes, g.start, g.end)) {
+        if (t.field === 1) dims.push(...readPackedVarints(bytes, t));
+        else if (t.field === 2 && t.wire === WIRE.VARINT) type = t.value;
+        else if (t.field === 9 && t.wire === WIRE.LEN) raw = bytes.slice(t.start, t.end);
+        else if (t.field === 4 && t.wire === WIRE.LEN) {
+          const v = new DataView(bytes.buffer, bytes.byteOffset + t.start, t.end - t.start);
+          for (let o = 0; o < v.byteLength; o += 4) floats.push(v.getFloat32(o, true));
+        } else if (t.field === 4 && t.wire === WIRE.I32) {
+          floats.push(new DataView(Uint32Array.of(t.value).buffer).getFloat32(0, true));
+        }
+      }
+      if (type !== ELEM_TYPE.FLOAT) {
+        throw new OnnxFormatError(
+          `initializer "${name}" is ${ELEM_TYPE_NAME[type] ?? `type ${type}`}, not float32`,
+        );
+      }
+      return { dims, data: raw ? new Float32Array(raw.buffer) : Float32Array.from(floats) };
+    }
+  }
+  throw new OnnxFormatError(`no initializer named "${name}" in the graph`);
+}
+
 function writeValueInfo(
   w: ProtoWriter,
   v: { name: string; elemType?: number; dims?: Dim[] | null },

@@ -26,31 +26,44 @@
 
 import { createOptimizer, type OptimizeOptions, type OptimizeResult } from "./optimize.ts";
 import type { Point } from "./types.ts";
+import { rememberTop } from "./_top.ts";
 
-/** A batched objective over many units: `values[b * units + u]`. */
-export type MultiObjective<P extends Point = Int32Array> = (batch: P[]) => Promise<Float64Array>;
+/**
+ * A batched objective over many units: `values[b * units + u]`. `owners[b]` is the search that
+ * asked candidate b (for per-search response noise, see `Pipeline`); the lockstep search always
+ * passes it, other callers (benches, a page's re-evaluation) may leave it out.
+ */
+export type MultiObjective<P extends Point = Int32Array> = (
+  batch: P[],
+  owners?: Int32Array,
+) => Promise<Float64Array>;
 
 /** Progress after each step. */
-export interface LockstepProgress {
+export interface LockstepProgress<P extends Point = Int32Array> {
   /** Images shown so far (all searches together). */
   images: number;
   /** Evaluations told to each search so far (own candidates). */
   evaluations: number;
   /** Best value of each search. */
   best: number[];
+  /** Best point of each search. */
+  points: P[];
 }
 
 /** Options: those of `optimize` (budget per search) plus the lockstep settings. */
-export interface LockstepOptions extends Omit<OptimizeOptions, "onProgress"> {
-  /** Number of searches, one per unit. Search u uses seed + u. */
+export interface LockstepOptions<P extends Point = Int32Array>
+  extends Omit<OptimizeOptions, "onProgress"> {
+  /** Number of searches, one per unit. Search u uses seed + u, unless `seeds` is given. */
   searches: number;
+  /** One seed per search (overrides seed + u), e.g. derived from each search's own key. */
+  seeds?: readonly number[];
   /** Tell every search the responses of its unit to all candidates of a step. */
   shared?: boolean;
   /** Keep this many best distinct candidates per search (default 8). */
   keepTop?: number;
   /** Stops the searches between steps (the results so far are returned). */
   signal?: AbortSignal;
-  onProgress?: (p: LockstepProgress) => void;
+  onProgress?: (p: LockstepProgress<P>) => void;
 }
 
 /** A point that improved a search's best, with the images shown at that moment. */
@@ -88,31 +101,32 @@ export interface LockstepResult<P extends Point = Int32Array> {
 export async function optimizeLockstep<P extends Point = Int32Array>(
   method: string,
   f: MultiObjective<P>,
-  opts: LockstepOptions,
+  opts: LockstepOptions<P>,
 ): Promise<LockstepResult<P>> {
   const u = opts.searches;
   if (!Number.isInteger(u) || u < 1) {
     throw new RangeError(`searches must be an integer >= 1, got ${u}`);
   }
+  if (opts.seeds && opts.seeds.length !== u) {
+    throw new RangeError(`expected ${u} seeds (one per search), got ${opts.seeds.length}`);
+  }
   const seed = opts.seed ?? 0, keepTop = opts.keepTop ?? 8, sign = opts.maximize ? -1 : 1;
   const { space, budget, maximize, params, reevaluate } = opts;
-  const opt = Array.from(
-    { length: u },
-    (_, j) =>
-      createOptimizer<P>(method, { space, budget, maximize, params, reevaluate, seed: seed + j }),
-  );
+  const opt = Array.from({ length: u }, (_, j) =>
+    createOptimizer<P>(method, {
+      space,
+      budget,
+      maximize,
+      params,
+      reevaluate,
+      seed: opts.seeds?.[j] ?? seed + j,
+    }));
   const improvements: Improvement<P>[][] = opt.map(() => []);
   const top: { point: P; value: number }[][] = opt.map(() => []);
   const curves: { images: number; best: number }[][] = opt.map(() => []);
   let images = 0, optimizerMs = 0;
-  const remember = (j: number, point: P, value: number) => {
-    const list = top[j];
-    if (list.length >= keepTop && sign * value >= sign * list[list.length - 1].value) return;
-    if (list.some((t) => t.point.every((v, k) => v === point[k]))) return;
-    list.push({ point: point.slice() as P, value });
-    list.sort((a, b) => sign * (a.value - b.value));
-    if (list.length > keepTop) list.pop();
-  };
+  const remember = (j: number, point: P, value: number) =>
+    rememberTop(top[j], point, value, keepTop, sign);
   let yielded = performance.now();
   while (opt.some((o) => !o.done)) {
     // An objective that resolves through microtasks alone would starve the event loop (signal
@@ -127,7 +141,10 @@ export async function optimizeLockstep<P extends Point = Int32Array>(
     optimizerMs += performance.now() - t0;
     const batch = asked.flat();
     if (batch.length === 0) break;
-    const values = await f(batch);
+    const owners = new Int32Array(batch.length);
+    let at = 0;
+    asked.forEach((a, j) => owners.fill(j, at, at += a.length));
+    const values = await f(batch, owners);
     if (values.length !== batch.length * u) {
       throw new RangeError(
         `the objective returned ${values.length} values for ${batch.length} candidates x ${u} units`,
@@ -162,6 +179,7 @@ export async function optimizeLockstep<P extends Point = Int32Array>(
       images,
       evaluations: opt[0].evaluations,
       best: opt.map((o) => o.best!.value),
+      points: opt.map((o) => o.best!.point),
     });
   }
   return {

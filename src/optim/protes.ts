@@ -1,5 +1,5 @@
 /**
- * PROTES: probabilistic optimization with tensor sampling (`../shared/docs/algorithms.md` §2),
+ * PROTES: probabilistic optimization with tensor sampling (`docs/algorithms.md`, "PROTES"),
  * and the presets of the spiking-network study on quantized binary modes.
  *
  * Each iteration:

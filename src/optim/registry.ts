@@ -163,6 +163,36 @@ function checkParam(method: string, key: string, spec: ParamSpec, v: unknown): v
 }
 
 /**
+ * Check the parameters a user gave a method, before any search: every key is a parameter of the
+ * method and every value has its type and range (checks across parameters need the space and
+ * are left to {@link resolveParams}).
+ * @param method the method
+ * @param given the given parameters
+ * @throws RangeError or TypeError naming the parameter and what is valid
+ * @example
+ * ```ts
+ * import { checkParams, getMethod } from "./registry.ts";
+ * import "./methods.ts";
+ * checkParams(getMethod("protes"), { k: 20 });
+ * ```
+ */
+export function checkParams(
+  method: MethodDescriptor,
+  given: Record<string, unknown> | undefined,
+): void {
+  for (const [key, v] of Object.entries(given ?? {})) {
+    const spec = method.params[key];
+    if (!spec) {
+      const valid = Object.keys(method.params);
+      throw new RangeError(
+        `unknown parameter "${key}" for "${method.name}"; valid: ${valid.join(", ") || "(none)"}`,
+      );
+    }
+    checkParam(method.name, key, spec, v);
+  }
+}
+
+/**
  * Check user parameters against a method's descriptor and fill in defaults.
  * @param method the descriptor
  * @param given the user's parameters
@@ -183,15 +213,8 @@ export function resolveParams(
   given: Record<string, unknown> | undefined,
   ctx: { space: ResolvedSpace; budget: number },
 ): Record<string, unknown> {
+  checkParams(method, given);
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(given ?? {})) {
-    if (!(key in method.params)) {
-      const valid = Object.keys(method.params);
-      throw new RangeError(
-        `unknown parameter "${key}" for "${method.name}"; valid: ${valid.join(", ") || "(none)"}`,
-      );
-    }
-  }
   for (const [key, spec] of Object.entries(method.params)) {
     let v = given?.[key];
     if (v === undefined) {

@@ -1,6 +1,6 @@
 /**
  * TTOpt: gradient-free optimization by tensor-train cross approximation with maximum-volume
- * index sets (`../shared/docs/algorithms.md` §3), on quantized modes by default.
+ * index sets (`docs/algorithms.md`, "TTOpt"), on quantized modes by default.
  *
  * Every core k keeps a left set of r_{k-1} prefixes (digits 0..k-1) and a right set of r_k
  * suffixes (digits k+1..d-1), r_k = min(R, prod_{j<=k} n_j, prod_{j>k} n_j). Left sets start

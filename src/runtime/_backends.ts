@@ -1,5 +1,7 @@
-// The three backends. Each loader imports its package lazily and returns it with the session
-// options that suit it; a backend that cannot run here throws a BackendError that says why.
+// The backends, each described once in BACKENDS (adding one means adding its name and its entry
+// here): a loader that imports its package lazily and returns it with the session options that
+// suit it (a backend that cannot run here throws a BackendError that says why), and the choice
+// among them (`chooseBackend`, with "auto").
 //
 // wasm: onnxruntime-web's Node build (Deno runs it as Node). Its threads are Emscripten pthreads
 //   on node:worker_threads Workers, which Deno provides; the thread count is global to the
@@ -11,13 +13,25 @@
 //   without it the bytes come from a `with { type: "bytes" }` import, which needs
 //   --unstable-raw-imports. The proxy worker (env.wasm.proxy) is a browser feature, left off.
 // webgpu: onnxruntime-web's WebGPU build on Deno's navigator.gpu, on one CPU thread (see below).
+// In a browser (the web page; `useBrowserOrt`) wasm and webgpu import onnxruntime-web's browser
+//   builds, which fetch their own binaries, and wasm uses its threads (cross-origin isolated).
 // native: onnxruntime-node, a Node-API addon with the native CPU kernels; Deno loads Node-API
 //   addons with --allow-ffi and no node_modules folder.
 import { BackendError } from "./errors.ts";
-import { granted, importPackage, type OrtModule, packageFile, PACKAGES } from "./_ort.ts";
+import {
+  granted,
+  importPackage,
+  inBrowser,
+  type OrtModule,
+  packageFile,
+  PACKAGES,
+} from "./_ort.ts";
+
+/** The backends, in the order availableBackends checks them (each has an entry in BACKENDS). */
+export const BACKEND_NAMES = ["wasm", "native", "webgpu"] as const;
 
 /** A backend name. */
-export type BackendName = "wasm" | "webgpu" | "native";
+export type BackendName = typeof BACKEND_NAMES[number];
 
 /** A loaded backend. */
 export interface LoadedBackend {
@@ -25,8 +39,11 @@ export interface LoadedBackend {
   ort: OrtModule;
   /** Threads the backend will use. */
   threads: number;
-  /** Session options for InferenceSession.create. */
-  sessionOptions: Record<string, unknown>;
+  /**
+   * Session options for InferenceSession.create.
+   * @param spinning whether idle pool threads may spin (see SessionOptions.spinning)
+   */
+  sessionOptions(spinning: boolean): Record<string, unknown>;
   /** What was decided on the way (fallbacks, adapters), for run records. */
   notes: string[];
 }
@@ -71,15 +88,13 @@ async function wasmBinaryOverride(
   }
 }
 
-let wasmState: Promise<LoadedBackend> | null = null;
-
 async function loadWasm(threads: number, multithreaded: boolean): Promise<LoadedBackend> {
   const notes: string[] = [];
   const ort = await importPackage("onnxruntime-web");
   const env = ort.env;
   env.logLevel = "error";
   let n = threads;
-  if (n > 1 && !multithreaded) {
+  if (n > 1 && !multithreaded && !inBrowser()) {
     notes.push(
       `wasm runs on 1 thread, not ${n}: onnxruntime-web's pthreads can deadlock under Deno on ` +
         "the first large batch (seen at B >= 50); wasmThreads: true tries them anyway",
@@ -92,11 +107,13 @@ async function loadWasm(threads: number, multithreaded: boolean): Promise<Loaded
   }
   env.wasm.numThreads = n;
   env.wasm.proxy = false;
-  await wasmBinaryOverride("ort-wasm-simd-threaded.wasm", ort, notes);
-  return { name: "wasm", ort, threads: n, sessionOptions: { executionProviders: ["wasm"] }, notes };
+  // In a browser onnxruntime-web fetches its binary beside its own file.
+  if (!inBrowser()) await wasmBinaryOverride("ort-wasm-simd-threaded.wasm", ort, notes);
+  // Its pool always spins: with pool threads that sleep, onnxruntime-web 1.30 hangs on larger
+  // batches (B >= 50 on 2 threads under Deno never finishes).
+  const sessionOptions = () => ({ executionProviders: ["wasm"] });
+  return { name: "wasm", ort, threads: n, sessionOptions, notes };
 }
-
-let webgpuState: Promise<LoadedBackend> | null = null;
 
 async function loadWebgpu(threads: number): Promise<LoadedBackend> {
   const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
@@ -134,12 +151,16 @@ async function loadWebgpu(threads: number): Promise<LoadedBackend> {
   }
   threads = 1;
   ort.env.wasm.numThreads = 1;
-  await wasmBinaryOverride("ort-wasm-simd-threaded.asyncify.wasm", ort, notes, true);
+  if (!inBrowser()) {
+    await wasmBinaryOverride("ort-wasm-simd-threaded.asyncify.wasm", ort, notes, true);
+  }
   return {
     name: "webgpu",
     ort,
     threads,
-    sessionOptions: { executionProviders: ["webgpu", "wasm"] },
+    // Errors only: onnxruntime warns on every session that shape nodes run on the CPU (and a
+    // browser shows the warnings as console errors).
+    sessionOptions: () => ({ executionProviders: ["webgpu", "wasm"], logSeverityLevel: 3 }),
     notes,
   };
 }
@@ -162,18 +183,46 @@ async function loadNative(threads: number): Promise<LoadedBackend> {
     name: "native",
     ort,
     threads,
-    sessionOptions: {
+    sessionOptions: (spinning) => ({
       executionProviders: ["cpu"],
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: "sequential",
-    },
+      // Idle pool threads that spin steal the cores the work needs on a shared machine. (Two
+      // objects: onnxruntime rejects an options object met twice as "circular".)
+      ...(spinning ? {} : {
+        extra: {
+          session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } },
+        },
+      }),
+    }),
     notes: [],
   };
 }
 
+/** How a backend is loaded. */
+interface BackendDescription {
+  /**
+   * Import the package and set it up.
+   * @param threads wanted threads
+   * @param wasmThreads let wasm use more than one thread (see loadWasm)
+   */
+  load(threads: number, wasmThreads: boolean): Promise<LoadedBackend>;
+  /** Loaded once per process (its thread pool is global to the process). */
+  once: boolean;
+}
+
+/** Every backend, described once. */
+const BACKENDS: Record<BackendName, BackendDescription> = {
+  wasm: { load: loadWasm, once: true },
+  native: { load: loadNative, once: false },
+  webgpu: { load: loadWebgpu, once: true },
+};
+
+const loaded = new Map<BackendName, Promise<LoadedBackend>>();
+
 /**
- * Loads a backend (once per process for wasm and webgpu, whose thread pool is global).
+ * Loads a backend (once per process for those whose thread pool is global).
  * @param name the backend
  * @param threads wanted threads
  * @param wasmThreads let wasm use more than one thread (see loadWasm)
@@ -183,26 +232,14 @@ export async function loadBackend(
   threads: number,
   wasmThreads = false,
 ): Promise<LoadedBackend> {
-  switch (name) {
-    case "native":
-      return await loadNative(threads);
-    case "wasm": {
-      wasmState ??= loadWasm(threads, wasmThreads);
-      const b = await wasmState.catch((e) => {
-        wasmState = null;
-        throw e;
-      });
-      return withThreadNote(b, threads);
-    }
-    case "webgpu": {
-      webgpuState ??= loadWebgpu(threads);
-      const b = await webgpuState.catch((e) => {
-        webgpuState = null;
-        throw e;
-      });
-      return withThreadNote(b, threads);
-    }
-  }
+  const backend = BACKENDS[name];
+  if (!backend.once) return await backend.load(threads, wasmThreads);
+  if (!loaded.has(name)) loaded.set(name, backend.load(threads, wasmThreads));
+  const b = await loaded.get(name)!.catch((e) => {
+    loaded.delete(name);
+    throw e;
+  });
+  return withThreadNote(b, threads);
 }
 
 function withThreadNote(b: LoadedBackend, threads: number): LoadedBackend {
@@ -216,4 +253,33 @@ function withThreadNote(b: LoadedBackend, threads: number): LoadedBackend {
       `${b.name} threads are fixed per process by the first session: ${b.threads}, not ${threads}`,
     ],
   };
+}
+
+/** A backend choice: a backend, or `"auto"` (native if `--allow-ffi` and the addon loads, else wasm). */
+export type BackendChoice = BackendName | "auto";
+
+/**
+ * Load the chosen backend; "auto" takes native when `--allow-ffi` is granted and the addon
+ * loads, else wasm (saying why in `notes`).
+ * @param choice the choice
+ * @param threads wanted threads
+ * @param notes receives the decisions taken
+ * @param wasmThreads let wasm use more than one thread
+ * @returns the loaded backend
+ */
+export async function chooseBackend(
+  choice: BackendChoice,
+  threads: number,
+  notes: string[],
+  wasmThreads: boolean,
+): Promise<LoadedBackend> {
+  if (choice !== "auto") return await loadBackend(choice, threads, wasmThreads);
+  if (granted({ name: "ffi" })) {
+    try {
+      return await loadBackend("native", threads);
+    } catch (e) {
+      notes.push(`auto: native failed (${(e as Error).message}), using wasm`);
+    }
+  } else notes.push("auto: no --allow-ffi, using wasm");
+  return await loadBackend("wasm", threads, wasmThreads);
 }

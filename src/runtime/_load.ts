@@ -67,9 +67,14 @@ export async function readModelBytes(model: ModelSource): Promise<[Uint8Array, s
   }
 }
 
-/** Reads and parses a model; corrupt bytes give a {@link ModelError} naming the source. */
-export async function loadModel(model: ModelSource): Promise<LoadedModel> {
-  const [bytes, source] = await readModelBytes(model);
+/**
+ * Reads and parses a model; corrupt bytes give a {@link ModelError} naming the source.
+ * @param model bytes, path or URL
+ * @param name how messages name the model (default its path or URL, `"<bytes>"` for bytes)
+ */
+export async function loadModel(model: ModelSource, name?: string): Promise<LoadedModel> {
+  const [bytes, read] = await readModelBytes(model);
+  const source = name ?? read;
   if (bytes.length === 0) throw new ModelError(`${source}: empty file, not an ONNX model`);
   try {
     return { bytes, info: parseModel(bytes), source };

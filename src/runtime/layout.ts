@@ -8,7 +8,7 @@
  * - `"(TB)CHW"` / `"(TB)F"`: time-major with T and B flattened into the first dim, `[T*B, ...]`,
  *   as the LIF layers of the shipped spiking networks emit (averaged over T).
  *
- * The unit kinds (`../shared/docs/algorithms.md` §5):
+ * The unit kinds (`docs/algorithms.md`, "The activation"):
  * - `"channel"`: a_c = mean over (t, h, w) of s[t, b, c, h, w] — one unit per channel
  *   (a `[B, F]` layer: one unit per feature);
  * - `"spatial"`: every (c, h, w) is a unit, averaged over t only — units are numbered
@@ -118,6 +118,59 @@ export function resolveLayout(
     rest = dims.slice(1);
   }
   return { layout: l as Exclude<Layout, "auto">, T, B: batch, sample: rest };
+}
+
+/** A layout measured from two runs (see {@link inferLayout}). */
+export interface MeasuredLayout {
+  layout: Exclude<Layout, "auto">;
+  /** Time steps (1 for batch-first layouts). */
+  T: number;
+  /** Dims with the batch written `"B"` (time-major flattened: `"4*B"`). */
+  dims: (number | string)[];
+  /** Channel units (C, or F for `[B, F]`). */
+  units: number;
+}
+
+/**
+ * Infers a tensor's layout from its dims at batch 1 and at batch 2: the one dim that doubles is
+ * the batch (or T*B); a tensor with no such dim (weights, constants, shape arithmetic) has none.
+ *
+ * @param atOne dims at batch 1
+ * @param atTwo dims at batch 2
+ * @returns the layout, or null when the tensor has no batch axis
+ * @example
+ * ```ts
+ * import { inferLayout } from "./layout.ts";
+ * const l = inferLayout([4, 16, 7, 7], [8, 16, 7, 7]);
+ * if (l?.layout !== "(TB)CHW" || l.T !== 4 || l.units !== 16) throw new Error();
+ * ```
+ */
+export function inferLayout(
+  atOne: readonly number[],
+  atTwo: readonly number[],
+): MeasuredLayout | null {
+  if (atOne.length < 2 || atOne.length !== atTwo.length) return null;
+  const scaled = atOne.map((d, k) => atTwo[k] === 2 * d && d > 0);
+  const k = scaled.indexOf(true);
+  if (k < 0 || k > 1 || scaled.filter((x) => x).length !== 1) return null;
+  if (atOne.some((d, j) => j !== k && d !== atTwo[j])) return null;
+  let layout: Exclude<Layout, "auto">, T = 1, dims: (number | string)[];
+  const flat = atOne.length === 2 ? "F" : "CHW";
+  if (k === 0 && atOne[0] === 1) {
+    layout = atOne.length === 2 ? "BF" : "BCHW";
+    dims = ["B", ...atOne.slice(1)];
+  } else if (k === 0) {
+    layout = `(TB)${flat}`;
+    T = atOne[0];
+    dims = [`${T}*B`, ...atOne.slice(1)];
+  } else {
+    if (atOne.length < 3) return null;
+    layout = atOne.length === 3 ? "TBF" : "TBCHW";
+    T = atOne[0];
+    dims = [T, "B", ...atOne.slice(2)];
+  }
+  const sample = layout.startsWith("TB") ? atOne.slice(2) : atOne.slice(1);
+  return { layout, T, dims, units: sample[0] };
 }
 
 /**

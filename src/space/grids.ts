@@ -1,6 +1,6 @@
 /**
  * Per-coordinate grids that map an index j in 0..n-1 to a real value
- * (`../shared/docs/algorithms.md` §1): uniform on [a, b], standard-normal quantiles, and
+ * (`docs/algorithms.md`, "Grids"): uniform on [a, b], standard-normal quantiles, and
  * Chebyshev points on [a, b] (index 0 maps to b).
  *
  * @example

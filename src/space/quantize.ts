@@ -1,5 +1,5 @@
 /**
- * Quantized modes (`../shared/docs/algorithms.md` §1): a coordinate of mode size n is split
+ * Quantized modes (`docs/algorithms.md`, "Quantized modes"): a coordinate of mode size n is split
  * into digits of small sizes, little-endian (the first digit is the least significant). For
  * n = p^L the digits are L modes of size p; for other n the digits are mixed-radix: as many
  * factors p as n has, then n's remaining prime factors in increasing order. The map is a
