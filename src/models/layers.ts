@@ -5,9 +5,27 @@
  * @module
  */
 
-import { listLayers } from "../runtime/mod.ts";
+import { type LayerInfo, listLayers } from "../runtime/mod.ts";
 import type { MeiSettings } from "./settings.ts";
 import { openModel } from "./problem.ts";
+
+/**
+ * The candidate layers of the target of a run's settings (the list `--list-layers` prints and
+ * the web page offers).
+ * @param settings the target (and epoch, models folder, backend)
+ * @returns where the target came from and its layers, named graph outputs first
+ */
+export async function targetLayers(
+  settings: MeiSettings,
+): Promise<{ source: string; layers: LayerInfo[] }> {
+  const target = await openModel(settings.target, "target", settings.epoch, settings.modelsDir);
+  const layers = await listLayers(target.bytes, {
+    backend: settings.backend,
+    threads: settings.threads,
+    source: target.label,
+  });
+  return { source: target.source, layers };
+}
 
 /**
  * Lines describing the layers of the target of a run's settings.
@@ -15,13 +33,8 @@ import { openModel } from "./problem.ts";
  * @returns printable lines
  */
 export async function listTargetLayers(settings: MeiSettings): Promise<string[]> {
-  const target = await openModel(settings.target, "target", settings.epoch, settings.modelsDir);
-  const layers = await listLayers(target.bytes, {
-    backend: settings.backend,
-    threads: settings.threads,
-    source: target.label,
-  });
-  const rows = layers.map((l) => [
+  const target = await targetLayers(settings);
+  const rows = target.layers.map((l) => [
     l.name,
     l.opType,
     `[${l.dims?.join(", ")}]`,

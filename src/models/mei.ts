@@ -67,13 +67,29 @@ export async function runMei(
 ): Promise<MeiRun> {
   const checked = checkSettings(settings);
   const problem = await openProblem(checked);
-  const { result, searchSeconds } = await searchProblem(problem, checked, {
+  const search = await searchProblem(problem, checked, {
     signal: opts.signal,
     onProgress: (p) => opts.onProgress?.(p.images, p.evaluations, p.best),
   });
+  return await finishMei(problem, search);
+}
+
+/**
+ * The run of a searched problem: reads the class of each MEI and gathers what the report
+ * needs. {@link runMei} ends with it; a caller that opens and searches the problem itself
+ * (the web page's worker, which draws the best image during the search) ends with it too.
+ * @param problem the opened problem
+ * @param search what `searchProblem` returned for it
+ * @returns the run
+ */
+export async function finishMei(
+  problem: MeiProblem,
+  search: { result: LockstepResult; searchSeconds: number },
+): Promise<MeiRun> {
+  const { result, searchSeconds } = search;
   const classes = await problem.classify?.(result.results.map((r) => r.best));
   return {
-    settings: checked,
+    settings: problem.settings,
     neurons: problem.neurons,
     latentDim: problem.space.d,
     latentValues: problem.latentValues,

@@ -17,15 +17,20 @@ function quantile(sorted: number[], q: number): number {
 }
 
 /**
- * The convergence chart of a run.
- * @param run the run
+ * The convergence chart of a run (or of a search in progress: the web page draws it as the
+ * curves grow).
+ * @param run the run: its settings, neurons and curves
  * @returns the chart
  */
-export function convergenceChart(run: MeiRun): Chart {
+export function convergenceChart(
+  run: Pick<MeiRun, "settings" | "neurons"> & Partial<Pick<MeiRun, "models">> & {
+    result: Pick<MeiRun["result"], "curves">;
+  },
+): Chart {
   const { curves } = run.result, u = run.neurons.length;
   const s = run.settings;
   // A rate for the shipped spiking networks (T time steps), an activation for any other.
-  const spiking = (run.models.target.entry?.T ?? 1) > 1;
+  const spiking = (run.models?.target.entry?.T ?? 1) > 1;
   const what = s.unit === "logit" || s.unit === "probability"
     ? s.unit
     : spiking

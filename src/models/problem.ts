@@ -93,7 +93,7 @@ export async function openModel(
   let bytes: Uint8Array, source = spec, entry: ModelEntry | undefined;
   try {
     if (spec.endsWith(".onnx")) {
-      bytes = /^(https?|file):/.test(spec)
+      bytes = /^(https?|file|blob):/.test(spec)
         ? new Uint8Array(await (await fetchOk(spec)).arrayBuffer())
         : await Deno.readFile(spec);
     } else {
@@ -107,7 +107,8 @@ export async function openModel(
       bytes = await loadModelBytes(manifest, entry);
     }
   } catch (e) {
-    const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
+    // By name: a browser (the web page) has no Deno.errors.
+    const why = (e as Error).name === "NotFound" ? "no such file" : (e as Error).message;
     throw new ModelError(`cannot read the ${role} model ${source}: ${why}`, { cause: e });
   }
   const label = `the ${role} model ${source}`;
@@ -252,17 +253,22 @@ export interface MeiProblem extends LatentSpace {
  * that needs the models (layer name, neuron range, image shapes, batch axes) happens here,
  * before any search.
  * @param settings checked settings (see `checkSettings`)
+ * @param runtime session options beyond the settings (`wasmThreads`, for benches)
  * @returns the problem; its `close()` releases every session
  * @throws {ModelError} a model, layer or unit that cannot be used, naming the file and its role
  */
-export async function openProblem(settings: MeiSettings): Promise<MeiProblem> {
+export async function openProblem(
+  settings: MeiSettings,
+  runtime: Pick<SessionOptions, "wasmThreads"> = {},
+): Promise<MeiProblem> {
   const t0 = performance.now();
+  const sessionOptions = { ...sessionOptionsOf(settings), ...runtime };
   const [gen, tgt] = await Promise.all([
     openModel(settings.generator, "generator", undefined, settings.modelsDir),
     openModel(settings.target, "target", settings.epoch, settings.modelsDir),
   ]);
-  const latent = await latentSpaceOf(gen, settings, sessionOptionsOf(settings));
-  const problem = await openProblemOn(latent, settings, tgt);
+  const latent = await latentSpaceOf(gen, settings, sessionOptions);
+  const problem = await openProblemOn(latent, settings, tgt, runtime);
   problem.timings.openSeconds = (performance.now() - t0) / 1000;
   const closeTarget = problem.close;
   problem.close = async () => {
@@ -278,6 +284,7 @@ export async function openProblem(settings: MeiSettings): Promise<MeiProblem> {
  * @param latent the open generator side
  * @param settings checked settings (their generator and grid are those of `latent`)
  * @param tgt the target, if already read (default: read from the settings)
+ * @param runtime session options beyond the settings (`wasmThreads`, for benches)
  * @returns the problem; its `close()` releases the target's sessions, not the generator's
  * @throws {ModelError} a model, layer or unit that cannot be used, naming the file and its role
  */
@@ -285,10 +292,11 @@ export async function openProblemOn(
   latent: LatentSpace,
   settings: MeiSettings,
   tgt?: OpenedModel,
+  runtime: Pick<SessionOptions, "wasmThreads"> = {},
 ): Promise<MeiProblem> {
   const t0 = performance.now();
   tgt ??= await openModel(settings.target, "target", settings.epoch, settings.modelsDir);
-  const sessionOptions = sessionOptionsOf(settings);
+  const sessionOptions = { ...sessionOptionsOf(settings), ...runtime };
   const layer = settings.layer;
   const graph = tgt.info.graph;
   const tensors = new Set([

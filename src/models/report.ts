@@ -29,7 +29,14 @@ import {
 import type { RunFolder } from "../io/run_folder.ts";
 import { indicesToValues } from "../space/grids.ts";
 import type { MeiRun } from "./mei.ts";
+import type { MeiProblem } from "./problem.ts";
 import { convergencePlots } from "./mei_plots.ts";
+
+/**
+ * Where the single-file writers write: a run folder, or anything else that takes named files
+ * (the web page collects them in memory for download).
+ */
+export type ReportFiles = Pick<RunFolder, "write">;
 
 /** The sizes of the pictures of a report. */
 export const SIZES = {
@@ -47,15 +54,20 @@ export const SIZES = {
   gap: 2,
 } as const;
 
+/** What drawing needs of a run: the image shape and the generator (an open problem has both). */
+export type Drawable = Pick<MeiRun, "imageShape" | "neurons"> & {
+  problem: Pick<MeiProblem, "images">;
+};
+
 /** The upscale factors of a run's images: alone, and as tiles of a sheet. */
-function factors(run: MeiRun): { alone: number; tile: number } {
+function factors(run: Drawable): { alone: number; tile: number } {
   const [, h, w] = run.imageShape;
   const alone = Math.max(1, Math.round(SIZES.imagePixels / Math.max(h, w)));
   return { alone, tile: Math.max(SIZES.tileMinFactor, Math.round(alone / 2)) };
 }
 
 /** The images of grid points, upscaled. */
-async function rasters(run: MeiRun, points: Int32Array[], factor: number): Promise<Raster[]> {
+async function rasters(run: Drawable, points: Int32Array[], factor: number): Promise<Raster[]> {
   const out: Raster[] = [];
   for (let from = 0; from < points.length; from += SIZES.drawBatch) {
     const img = await run.problem.images(points.slice(from, from + SIZES.drawBatch));
@@ -67,8 +79,14 @@ async function rasters(run: MeiRun, points: Int32Array[], factor: number): Promi
   return out;
 }
 
-/** One image per neuron: the image itself for one neuron, else a square sheet, labelled. */
-async function neuronSheet(run: MeiRun, points: Int32Array[]): Promise<Raster> {
+/**
+ * One image per neuron: the image itself for one neuron, else a square sheet, labelled
+ * (mei.png's picture; the web page draws the best images with it during the search).
+ * @param run the run, or an open problem with its image shape and neurons
+ * @param points one grid point per neuron
+ * @returns the picture
+ */
+export async function neuronSheet(run: Drawable, points: Int32Array[]): Promise<Raster> {
   const u = points.length, f = factors(run);
   const images = await rasters(run, points, u === 1 ? f.alone : f.tile);
   if (u === 1) return images[0];
@@ -86,7 +104,7 @@ function latentOf(run: MeiRun, point: Int32Array): number[] {
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeMeiPng(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeMeiPng(run: MeiRun, folder: ReportFiles): Promise<void> {
   const best = run.result.results.map((r) => r.best);
   await folder.write("mei.png", await encodePng(await neuronSheet(run, best)));
 }
@@ -97,7 +115,7 @@ export async function writeMeiPng(run: MeiRun, folder: RunFolder): Promise<void>
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeCandidatesPng(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeCandidatesPng(run: MeiRun, folder: ReportFiles): Promise<void> {
   const { top } = run.result;
   const keep = Math.max(...top.map((t) => t.length));
   const tiles: Raster[] = [], labels: string[] = [];
@@ -119,7 +137,7 @@ export async function writeCandidatesPng(run: MeiRun, folder: RunFolder): Promis
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeProgressGif(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeProgressGif(run: MeiRun, folder: ReportFiles): Promise<void> {
   const { improvements } = run.result;
   const steps = [...new Set(improvements.flat().map((i) => i.images))].sort((a, b) => a - b);
   const every = Math.ceil(steps.length / SIZES.gifFrames);
@@ -161,7 +179,7 @@ function neuronRecords(run: MeiRun) {
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeHistoryJson(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeHistoryJson(run: MeiRun, folder: ReportFiles): Promise<void> {
   const { images, interrupted } = run.result;
   const json = { images, interrupted, neurons: neuronRecords(run) };
   await folder.write("history.json", JSON.stringify(json, null, 1) + "\n");
@@ -172,7 +190,7 @@ export async function writeHistoryJson(run: MeiRun, folder: RunFolder): Promise<
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeHistoryCsv(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeHistoryCsv(run: MeiRun, folder: ReportFiles): Promise<void> {
   const csv = ["neuron,evaluations,best"];
   run.neurons.forEach((c, j) => {
     for (const h of run.result.results[j].history) csv.push(`${c},${h.evaluations},${h.value}`);
@@ -199,7 +217,7 @@ export async function writeConvergenceCsv(run: MeiRun, folder: RunFolder): Promi
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeLatentNpy(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeLatentNpy(run: MeiRun, folder: ReportFiles): Promise<void> {
   const u = run.neurons.length, d = run.latentDim;
   const latents = run.latentValues ? new Float32Array(u * d) : new Int32Array(u * d);
   run.result.results.forEach((r, j) => latents.set(latentOf(run, r.best), j * d));
@@ -214,7 +232,7 @@ export async function writeLatentNpy(run: MeiRun, folder: RunFolder): Promise<vo
  */
 export async function writeRunJson(
   run: MeiRun,
-  folder: RunFolder,
+  folder: ReportFiles,
   extra: Record<string, unknown>,
 ): Promise<void> {
   const { generator, target } = run.models;

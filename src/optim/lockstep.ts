@@ -30,25 +30,29 @@ import { rememberTop } from "./_top.ts";
 
 /**
  * A batched objective over many units: `values[b * units + u]`. `owners[b]` is the search that
- * asked candidate b (for per-search response noise, see `Pipeline`).
+ * asked candidate b (for per-search response noise, see `Pipeline`); the lockstep search always
+ * passes it, other callers (benches, a page's re-evaluation) may leave it out.
  */
 export type MultiObjective<P extends Point = Int32Array> = (
   batch: P[],
-  owners: Int32Array,
+  owners?: Int32Array,
 ) => Promise<Float64Array>;
 
 /** Progress after each step. */
-export interface LockstepProgress {
+export interface LockstepProgress<P extends Point = Int32Array> {
   /** Images shown so far (all searches together). */
   images: number;
   /** Evaluations told to each search so far (own candidates). */
   evaluations: number;
   /** Best value of each search. */
   best: number[];
+  /** Best point of each search. */
+  points: P[];
 }
 
 /** Options: those of `optimize` (budget per search) plus the lockstep settings. */
-export interface LockstepOptions extends Omit<OptimizeOptions, "onProgress"> {
+export interface LockstepOptions<P extends Point = Int32Array>
+  extends Omit<OptimizeOptions, "onProgress"> {
   /** Number of searches, one per unit. Search u uses seed + u, unless `seeds` is given. */
   searches: number;
   /** One seed per search (overrides seed + u), e.g. derived from each search's own key. */
@@ -59,7 +63,7 @@ export interface LockstepOptions extends Omit<OptimizeOptions, "onProgress"> {
   keepTop?: number;
   /** Stops the searches between steps (the results so far are returned). */
   signal?: AbortSignal;
-  onProgress?: (p: LockstepProgress) => void;
+  onProgress?: (p: LockstepProgress<P>) => void;
 }
 
 /** A point that improved a search's best, with the images shown at that moment. */
@@ -97,7 +101,7 @@ export interface LockstepResult<P extends Point = Int32Array> {
 export async function optimizeLockstep<P extends Point = Int32Array>(
   method: string,
   f: MultiObjective<P>,
-  opts: LockstepOptions,
+  opts: LockstepOptions<P>,
 ): Promise<LockstepResult<P>> {
   const u = opts.searches;
   if (!Number.isInteger(u) || u < 1) {
@@ -175,6 +179,7 @@ export async function optimizeLockstep<P extends Point = Int32Array>(
       images,
       evaluations: opt[0].evaluations,
       best: opt.map((o) => o.best!.value),
+      points: opt.map((o) => o.best!.point),
     });
   }
   return {

@@ -13,10 +13,19 @@
 //   without it the bytes come from a `with { type: "bytes" }` import, which needs
 //   --unstable-raw-imports. The proxy worker (env.wasm.proxy) is a browser feature, left off.
 // webgpu: onnxruntime-web's WebGPU build on Deno's navigator.gpu, on one CPU thread (see below).
+// In a browser (the web page; `useBrowserOrt`) wasm and webgpu import onnxruntime-web's browser
+//   builds, which fetch their own binaries, and wasm uses its threads (cross-origin isolated).
 // native: onnxruntime-node, a Node-API addon with the native CPU kernels; Deno loads Node-API
 //   addons with --allow-ffi and no node_modules folder.
 import { BackendError } from "./errors.ts";
-import { granted, importPackage, type OrtModule, packageFile, PACKAGES } from "./_ort.ts";
+import {
+  granted,
+  importPackage,
+  inBrowser,
+  type OrtModule,
+  packageFile,
+  PACKAGES,
+} from "./_ort.ts";
 
 /** The backends, in the order availableBackends checks them (each has an entry in BACKENDS). */
 export const BACKEND_NAMES = ["wasm", "native", "webgpu"] as const;
@@ -85,7 +94,7 @@ async function loadWasm(threads: number, multithreaded: boolean): Promise<Loaded
   const env = ort.env;
   env.logLevel = "error";
   let n = threads;
-  if (n > 1 && !multithreaded) {
+  if (n > 1 && !multithreaded && !inBrowser()) {
     notes.push(
       `wasm runs on 1 thread, not ${n}: onnxruntime-web's pthreads can deadlock under Deno on ` +
         "the first large batch (seen at B >= 50); wasmThreads: true tries them anyway",
@@ -98,7 +107,8 @@ async function loadWasm(threads: number, multithreaded: boolean): Promise<Loaded
   }
   env.wasm.numThreads = n;
   env.wasm.proxy = false;
-  await wasmBinaryOverride("ort-wasm-simd-threaded.wasm", ort, notes);
+  // In a browser onnxruntime-web fetches its binary beside its own file.
+  if (!inBrowser()) await wasmBinaryOverride("ort-wasm-simd-threaded.wasm", ort, notes);
   // Its pool always spins: with pool threads that sleep, onnxruntime-web 1.30 hangs on larger
   // batches (B >= 50 on 2 threads under Deno never finishes).
   const sessionOptions = () => ({ executionProviders: ["wasm"] });
@@ -141,12 +151,15 @@ async function loadWebgpu(threads: number): Promise<LoadedBackend> {
   }
   threads = 1;
   ort.env.wasm.numThreads = 1;
-  await wasmBinaryOverride("ort-wasm-simd-threaded.asyncify.wasm", ort, notes, true);
+  if (!inBrowser()) {
+    await wasmBinaryOverride("ort-wasm-simd-threaded.asyncify.wasm", ort, notes, true);
+  }
   return {
     name: "webgpu",
     ort,
     threads,
-    // Errors only: onnxruntime warns on every session that shape nodes run on the CPU.
+    // Errors only: onnxruntime warns on every session that shape nodes run on the CPU (and a
+    // browser shows the warnings as console errors).
     sessionOptions: () => ({ executionProviders: ["webgpu", "wasm"], logSeverityLevel: 3 }),
     notes,
   };

@@ -42,11 +42,39 @@ export const PACKAGES: Record<string, string> = {
   "onnxruntime-node": "onnxruntime-node@1.30.0",
 };
 
+/** The browser builds of onnxruntime-web's packages, by file name in its dist folder. */
+export const BROWSER_FILES: Record<string, string> = {
+  "onnxruntime-web": "ort.wasm.min.mjs",
+  "onnxruntime-web/webgpu": "ort.webgpu.min.mjs",
+};
+
+let browserFolder: string | undefined;
+
+/**
+ * In a browser, where bare package names do not resolve: import onnxruntime-web's browser files
+ * ({@link BROWSER_FILES}) from this folder, where they find their .wasm and .mjs companions.
+ * @param url the folder's URL
+ */
+export function useBrowserOrt(url: string): void {
+  browserFolder = url.replace(/\/?$/, "/");
+}
+
+/** Whether onnxruntime-web comes from a browser folder (see {@link useBrowserOrt}). */
+export function inBrowser(): boolean {
+  return browserFolder !== undefined;
+}
+
 /**
  * Imports a backend package by its bare name (mapped in deno.json), falling back to its pinned
- * npm specifier when the importing program has no such mapping (mod.ts imported by URL).
+ * npm specifier when the importing program has no such mapping (mod.ts imported by URL), or
+ * from the browser folder (see {@link useBrowserOrt}).
  */
 export async function importPackage(name: keyof typeof PACKAGES): Promise<OrtModule> {
+  if (browserFolder !== undefined) {
+    const file = BROWSER_FILES[name];
+    if (!file) throw new Error(`${name} does not run in a browser`);
+    return (await import(new URL(file, browserFolder).href)) as OrtModule;
+  }
   try {
     switch (name) {
       case "onnxruntime-web":

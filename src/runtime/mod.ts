@@ -43,6 +43,7 @@ import { buildModel } from "../onnx/model.ts";
 export { BackendError, ModelError } from "./errors.ts";
 export type { ModelSource } from "./_load.ts";
 export { BACKEND_NAMES, type BackendChoice, type BackendName } from "./_backends.ts";
+export { useBrowserOrt } from "./_ort.ts";
 export {
   type GraphOptimization,
   openSession,

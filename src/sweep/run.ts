@@ -309,9 +309,12 @@ async function runOnWorkers(
 export async function* jsonLines(
   stream: ReadableStream<Uint8Array>,
 ): AsyncGenerator<Record<string, unknown>> {
+  // A streaming TextDecoder rather than a TextDecoderStream: the DOM and Deno typings of the
+  // latter disagree when the web page's sources are type-checked in the same program.
+  const decoder = new TextDecoder();
   let rest = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    rest += text;
+  for await (const bytes of stream) {
+    rest += decoder.decode(bytes, { stream: true });
     let i;
     while ((i = rest.indexOf("\n")) >= 0) {
       const line = rest.slice(0, i);
