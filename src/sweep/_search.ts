@@ -71,6 +71,11 @@ export class SearchHost {
   readonly #targets = new Map<string, Promise<OpenedModel>>();
   /** Problems by `target|layer`, opened with every unit of the layer. */
   readonly #problems = new Map<string, Promise<MeiProblem>>();
+  /**
+   * The problem whose `logits` classify a target's MEIs (its first problem: the logits do not
+   * depend on the layer, so one classifier session per target serves all its layers).
+   */
+  readonly #classifiers = new Map<string, Promise<MeiProblem>>();
 
   /**
    * @param spec the sweep
@@ -126,6 +131,7 @@ export class SearchHost {
           await this.#target(target),
         ))();
       this.#problems.set(key, p);
+      if (!this.#classifiers.has(target)) this.#classifiers.set(target, p);
     }
     return p;
   }
@@ -166,7 +172,10 @@ export class SearchHost {
               `lists them)`,
           );
         }
-        const problem = await this.#problem(name, layer).catch(fail);
+        // Prefixed with the spec's name of the target: not every message of the problem names it.
+        const problem = await this.#problem(name, layer).catch((e) =>
+          fail(new SpecError(`${name}: ${(e as Error).message}`))
+        );
         try {
           neurons.set(
             `${name}|${layer}`,
@@ -222,7 +231,7 @@ export class SearchHost {
     );
     const best = result.results.map((r) => r.best);
     const clean = await problem.pipelineFor(group.neurons).evaluate(best);
-    const logits = await problem.logits?.(best);
+    const logits = await (await this.#classifiers.get(group.target))?.logits?.(best);
     const u = group.neurons.length;
     const per = clean.images.length / u, shape = clean.imageDims.slice(1);
     const out: SearchOutcome[] = [];
@@ -252,6 +261,7 @@ export class SearchHost {
     const problems = await Promise.all([...this.#problems.values()].map(opened));
     const latent = await opened(this.#latent);
     this.#problems.clear();
+    this.#classifiers.clear();
     this.#targets.clear();
     this.#latent = undefined;
     for (const p of problems) await p?.close();
