@@ -45,15 +45,23 @@ export type {
 export { gridValues, indicesToValues, normalQuantile } from "./src/space/grids.ts";
 export type { Grid } from "./src/space/grids.ts";
 export { digitSizes, QuantizedSpace } from "./src/space/quantize.ts";
-export { defaultSettings, type MeiRun, type MeiSettings, runMei } from "./src/models/mei.ts";
+export {
+  defaultSettings,
+  type MeiRun,
+  type MeiSettings,
+  runMei,
+  type RunRecord,
+} from "./src/models/mei.ts";
 export { checkSettings, SettingsError } from "./src/models/settings.ts";
 export {
+  latentSpaceOn,
   type MeiProblem,
+  openGenerator,
   openLatentSpace,
   openProblem,
   openProblemOn,
 } from "./src/models/problem.ts";
-export type { LatentSpace } from "./src/models/problem.ts";
+export type { GridSettings, LatentSpace, OpenGenerator } from "./src/models/problem.ts";
 export { searchProblem } from "./src/models/search.ts";
 export type { SearchableProblem } from "./src/models/search.ts";
 export { loadManifest, resolveModel } from "./src/models/manifest.ts";

@@ -15,10 +15,13 @@
 
 import { parseArgs } from "node:util";
 import { Rng } from "../src/core/rng.ts";
-import { openModel } from "../src/models/mei.ts";
-import { Pipeline, type UnitKind } from "../src/models/pipeline.ts";
-import { type BackendChoice, ELEM_TYPE, openSession } from "../src/runtime/mod.ts";
-import { gridValues } from "../src/space/grids.ts";
+import { openProblem } from "../src/models/problem.ts";
+import {
+  defaultSettings,
+  type MeiSettings,
+  SettingsError,
+  settingsFromFlags,
+} from "../src/models/settings.ts";
 import { batchName } from "../src/serve/bridge.ts";
 import { ServeClient } from "../src/serve/client.ts";
 import type { SearchSpec } from "../src/serve/spec.ts";
@@ -130,38 +133,36 @@ const latency = num(v.latency!, "--latency", 0, 600_000);
 const rng = new Rng(num(v["rig-seed"]!, "--rig-seed", 0, 2 ** 31 - 1, true));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The animal: generator + target, the unit's activation for grid points. */
+/**
+ * The animal: the MEI job's problem (generator and target, opened as `scripts/mei.ts` opens
+ * them) on the search's grid; the unit's activation for grid points.
+ */
 async function openAnimal(
   spec: SearchSpec,
 ): Promise<(points: Int32Array[]) => Promise<Float64Array>> {
-  const backend = v.backend as BackendChoice;
-  const [gen, tgt] = await Promise.all([
-    openModel(v["generator-file"] ?? spec.generator, "generator", undefined, v["models-dir"]),
-    openModel(v.target!, "target", undefined, v["models-dir"]),
-  ]);
-  const unit = v.unit as UnitKind;
-  const layer = unit === "logit" || unit === "probability" ? "logits" : v.layer!;
-  const generator = await openSession(gen.bytes, { backend });
-  const target = await openSession(tgt.bytes, { backend, outputs: [layer] });
-  const values = gridValues(
-    spec.grid === "gaussian"
-      ? { kind: "gaussian", n: spec.gridSize }
-      : { kind: "uniform", n: spec.gridSize, lower: spec.range[0], upper: spec.range[1] },
-  );
-  const codes = generator.inputs[0].elemType === ELEM_TYPE.INT64;
-  const pipeline = new Pipeline({
-    generator,
-    target,
-    latentDim: generator.inputs[0].dims?.[1] as number,
-    latent: codes ? { kind: "codes" } : { kind: "grid", values },
-    selection: {
-      kind: unit,
-      layer,
-      units: [num(v.neuron!, "--neuron", 0, 1e9, true)],
-      position: v.position?.split(",").map(Number) as [number, number] | undefined,
-    },
-  });
-  return async (points) => (await pipeline.evaluate(points)).values;
+  let settings: MeiSettings;
+  try {
+    settings = settingsFromFlags({
+      target: v.target,
+      layer: v.layer,
+      neurons: String(num(v.neuron!, "--neuron", 0, 1e9, true)),
+      unit: v.unit,
+      position: v.position,
+      backend: v.backend,
+      "models-dir": v["models-dir"],
+    }, {
+      ...defaultSettings,
+      generator: v["generator-file"] ?? spec.generator,
+      grid: spec.grid,
+      gridSize: spec.gridSize,
+      range: spec.range,
+    });
+  } catch (e) {
+    if (e instanceof SettingsError) fail(e.message);
+    throw e;
+  }
+  const { objective } = await openProblem(settings);
+  return (points) => objective(points, new Int32Array(points.length)); // one unit owns all
 }
 
 /** Responses of the animal to a batch: noise, repeats and dropped trials. */

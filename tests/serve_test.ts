@@ -9,7 +9,7 @@ import {
   rejects as assertRejects,
 } from "node:assert";
 import { DatabaseSync } from "node:sqlite";
-import { writeToyModels } from "./_toy_models.ts";
+import { LATENT, writeToyModels } from "./_toy_models.ts";
 import { Rng } from "../src/core/rng.ts";
 import { optimizeLockstep } from "../src/optim/lockstep.ts";
 import { Bridge, parseResponseFile } from "../src/serve/bridge.ts";
@@ -144,7 +144,7 @@ Deno.test("a restarted service replays its log: two searches in the same state, 
   assertEquals(await s2.state(again), before);
   assertEquals(await s2.state(s2.get(other.id)), otherBefore);
   // Uninterrupted twin: the logged events on a fresh search, then the same responses.
-  const twin = new Search(spec, again.generator.space(spec));
+  const twin = new Search(spec, { d: LATENT, n: spec.gridSize });
   for (const e of s2.store.loadEvents<Parameters<Search["apply"]>[0]>(entry.id)) twin.apply(e);
   let items: ResponseItem[] = [];
   for (let step = 0; step < 3; step++) {

@@ -84,13 +84,16 @@ export class RunFolder {
    * @param name the final folder's name (a suffix -2, -3, ... is added if it exists)
    * @returns the folder being written
    */
-  static async create(root: string, name: string): Promise<RunFolder> {
+  static create(root: string, name: string): Promise<RunFolder> {
     RunFolder.checkName(name);
     const partial = `${root}/.${name}.partial-${crypto.randomUUID().slice(0, 8)}`;
-    const lock = await Deno.open(`${partial}.lock`, { write: true, createNew: true });
-    await lock.lock(true);
-    await Deno.mkdir(partial);
-    return new RunFolder(root, name, partial, lock);
+    // Synchronous on purpose: no await between taking the lock and returning the folder, so a
+    // signal handler (which runs between tasks) sees either no partial folder or the whole one
+    // and can always discard what exists.
+    const lock = Deno.openSync(`${partial}.lock`, { write: true, createNew: true });
+    lock.lockSync(true);
+    Deno.mkdirSync(partial);
+    return Promise.resolve(new RunFolder(root, name, partial, lock));
   }
 
   /**

@@ -16,8 +16,7 @@
 import type { LockstepResult } from "../optim/lockstep.ts";
 import type { ClassInfo } from "./classes.ts";
 import { shippedName } from "./manifest.ts";
-import type { Pipeline } from "./pipeline.ts";
-import { type MeiProblem, type ModelRecord, openProblem } from "./problem.ts";
+import { type LatentSpace, type MeiProblem, type ModelRecord, openProblem } from "./problem.ts";
 import { searchProblem } from "./search.ts";
 import { checkSettings, type MeiSettings } from "./settings.ts";
 
@@ -25,8 +24,12 @@ export { checkSettings, defaultSettings, type MeiSettings } from "./settings.ts"
 // Callers that open a model by name (the atlas fixture) import it from here.
 export { openModel } from "./problem.ts";
 
-/** A finished (or interrupted) run. */
-export interface MeiRun {
+/**
+ * A finished (or interrupted) run as its report reads it (`report.ts`): settings, results and
+ * the images of grid points, with no target network needed (a search whose responses a rig
+ * measured is reported the same way).
+ */
+export interface RunRecord {
   settings: MeiSettings;
   neurons: number[];
   latentDim: number;
@@ -43,11 +46,16 @@ export interface MeiRun {
     networkSeconds: number;
     optimizerSeconds: number;
   };
-  pipeline: Pipeline;
-  /** The opened problem; its sessions stay open (the report draws images) until `close()`. */
-  problem: MeiProblem;
+  /** The images of grid points and what the grid is. */
+  problem: Pick<LatentSpace, "images" | "latent">;
   /** Class probabilities of the target on each MEI (when the target has logits). */
   classes?: ClassInfo[];
+}
+
+/** A finished (or interrupted) run of the MEI job. */
+export interface MeiRun extends RunRecord {
+  /** The opened problem; its sessions stay open (the report draws images) until `close()`. */
+  problem: MeiProblem;
 }
 
 /**
@@ -104,7 +112,6 @@ export async function finishMei(
       networkSeconds: problem.timings.networkSeconds,
       optimizerSeconds: result.optimizerSeconds,
     },
-    pipeline: problem.pipeline,
     problem,
     classes,
   };
@@ -132,7 +139,7 @@ function modelPart(spec: string, entry: ModelRecord["entry"], epoch: boolean): s
  * @param run the run
  * @returns a folder name
  */
-export function runName(run: MeiRun): string {
+export function runName(run: RunRecord): string {
   const s = run.settings, { latent } = run.problem;
   const generator = modelPart(s.generator, run.models.generator.entry, false);
   const grid = latent.kind === "codes" ? `c${latent.size}` : `${latent.grid[0]}${latent.size}`;

@@ -9,7 +9,7 @@
 
 import { type Chart, chartPng, chartSvg, type Series } from "../io/plot.ts";
 import type { RunFolder } from "../io/run_folder.ts";
-import type { MeiRun } from "./mei.ts";
+import type { RunRecord } from "./mei.ts";
 
 function quantile(sorted: number[], q: number): number {
   const pos = (sorted.length - 1) * q, lo = Math.floor(pos), hi = Math.ceil(pos);
@@ -23,8 +23,8 @@ function quantile(sorted: number[], q: number): number {
  * @returns the chart
  */
 export function convergenceChart(
-  run: Pick<MeiRun, "settings" | "neurons"> & Partial<Pick<MeiRun, "models">> & {
-    result: Pick<MeiRun["result"], "curves">;
+  run: Pick<RunRecord, "settings" | "neurons"> & Partial<Pick<RunRecord, "models">> & {
+    result: Pick<RunRecord["result"], "curves">;
   },
 ): Chart {
   const { curves } = run.result, u = run.neurons.length;
@@ -68,7 +68,7 @@ export function convergenceChart(
  * @param run the run
  * @param folder the folder being written
  */
-export async function convergencePlots(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function convergencePlots(run: RunRecord, folder: RunFolder): Promise<void> {
   const chart = convergenceChart(run);
   await folder.write("convergence.svg", chartSvg(chart));
   await folder.write("convergence.png", await chartPng(chart));

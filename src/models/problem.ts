@@ -6,8 +6,10 @@
  *
  * {@link openLatentSpace} opens the generator side alone (the grid and the images of its points),
  * for a problem whose responses come from elsewhere (a rig that measures a neuron: its objective
- * and the space go to `searchProblem`); {@link openProblem} adds the target network, and
- * {@link openProblemOn} adds one to a generator already open (many problems, one generator).
+ * and the space go to `searchProblem`); {@link openGenerator} and {@link latentSpaceOn} are its
+ * two steps, for a generator opened once and searched on several grids (the closed-loop
+ * server). {@link openProblem} adds the target network, and {@link openProblemOn} adds one to a
+ * generator already open (many problems, one generator).
  *
  * @example
  * ```ts ignore
@@ -148,6 +150,19 @@ export interface LatentSpace {
     | { kind: "codes"; size: number };
 }
 
+/** A generator opened once: its model, its session and its latent input. */
+export interface OpenGenerator {
+  model: OpenedModel;
+  session: Session;
+  /** Coordinates of its latent input. */
+  latentDim: number;
+  /** Whether it takes code indices (a codebook) rather than continuous latents. */
+  codes: boolean;
+}
+
+/** The grid settings of a latent space. */
+export type GridSettings = Pick<MeiSettings, "grid" | "gridSize" | "range">;
+
 /**
  * Open the generator of checked settings and its latent grid.
  * @param settings checked settings (see `checkSettings`)
@@ -160,59 +175,78 @@ export async function openLatentSpace(
   sessionOptions: SessionOptions = sessionOptionsOf(settings),
 ): Promise<LatentSpace> {
   const model = await openModel(settings.generator, "generator", undefined, settings.modelsDir);
-  return await latentSpaceOf(model, settings, sessionOptions);
+  return latentSpaceOn(await openGenerator(model, sessionOptions), settings);
 }
 
 function sessionOptionsOf(settings: MeiSettings): SessionOptions {
   return { backend: settings.backend, threads: settings.threads };
 }
 
-async function latentSpaceOf(
+/**
+ * Open a generator's session and read its latent input, once for any number of grids
+ * (see {@link latentSpaceOn}).
+ * @param model the generator, read (see {@link openModel})
+ * @param sessionOptions backend and threads
+ * @returns the open generator; `session.release()` closes it
+ * @throws {ModelError} a generator without a batch axis or latent size
+ */
+export async function openGenerator(
   model: OpenedModel,
-  settings: MeiSettings,
   sessionOptions: SessionOptions,
-): Promise<LatentSpace> {
+): Promise<OpenGenerator> {
   requireBatchAxis(model.info.graph.inputs, model.label);
-  const generator = await openSession(model.bytes, { ...sessionOptions, source: model.label });
-  const input = generator.inputs[0];
+  const session = await openSession(model.bytes, { ...sessionOptions, source: model.label });
+  const input = session.inputs[0];
   const latentDim = input.dims?.[1];
   if (typeof latentDim !== "number" || latentDim < 1) {
+    await session.release();
     throw new ModelError(
       `cannot tell the latent size of ${model.label} from its input "${input.name}" [${input.dims}]`,
     );
   }
-  if (input.elemType === ELEM_TYPE.INT64) {
-    // Code-index generators: the codebook size from the manifest, else --grid-size.
+  return { model, session, latentDim, codes: input.elemType === ELEM_TYPE.INT64 };
+}
+
+/**
+ * The latent space of grid settings on an open generator: the search space, the grid values
+ * and the images of grid points. Code-index generators take the codebook size from the
+ * manifest, else the grid size, and ignore grid and range.
+ * @param generator the open generator (it stays open: many spaces may share it)
+ * @param grid the grid settings
+ * @returns the latent space
+ */
+export function latentSpaceOn(generator: OpenGenerator, grid: GridSettings): LatentSpace {
+  const { model, session, latentDim } = generator;
+  const base = { generator: session, model };
+  if (generator.codes) {
     const size = Number(
-      (model.entry?.codebook as { size?: number } | undefined)?.size ?? settings.gridSize,
+      (model.entry?.codebook as { size?: number } | undefined)?.size ?? grid.gridSize,
     );
     const latentMap: LatentMap = { kind: "codes" };
     return {
-      generator,
-      model,
+      ...base,
       space: { d: latentDim, n: size },
       latentMap,
-      images: (points) => generateImages(generator, latentDim, latentMap, points),
+      images: (points) => generateImages(session, latentDim, latentMap, points),
       latent: { kind: "codes", size },
     };
   }
-  const n = settings.gridSize;
+  const n = grid.gridSize;
   const latentValues = gridValues(
-    settings.grid === "gaussian"
+    grid.grid === "gaussian"
       ? { kind: "gaussian", n }
-      : { kind: "uniform", n, lower: settings.range[0], upper: settings.range[1] },
+      : { kind: "uniform", n, lower: grid.range[0], upper: grid.range[1] },
   );
   const latentMap: LatentMap = { kind: "grid", values: latentValues };
   return {
-    generator,
-    model,
+    ...base,
     space: { d: latentDim, n },
     latentValues,
     latentMap,
-    images: (points) => generateImages(generator, latentDim, latentMap, points),
-    latent: settings.grid === "gaussian"
+    images: (points) => generateImages(session, latentDim, latentMap, points),
+    latent: grid.grid === "gaussian"
       ? { kind: "grid", grid: "gaussian", size: n }
-      : { kind: "grid", grid: "uniform", size: n, range: settings.range },
+      : { kind: "grid", grid: "uniform", size: n, range: grid.range },
   };
 }
 
@@ -267,7 +301,7 @@ export async function openProblem(
     openModel(settings.generator, "generator", undefined, settings.modelsDir),
     openModel(settings.target, "target", settings.epoch, settings.modelsDir),
   ]);
-  const latent = await latentSpaceOf(gen, settings, sessionOptions);
+  const latent = latentSpaceOn(await openGenerator(gen, sessionOptions), settings);
   const problem = await openProblemOn(latent, settings, tgt, runtime);
   problem.timings.openSeconds = (performance.now() - t0) / 1000;
   const closeTarget = problem.close;

@@ -28,8 +28,8 @@ import {
 } from "../io/image.ts";
 import type { RunFolder } from "../io/run_folder.ts";
 import { indicesToValues } from "../space/grids.ts";
-import type { MeiRun } from "./mei.ts";
-import type { MeiProblem } from "./problem.ts";
+import type { RunRecord } from "./mei.ts";
+import type { LatentSpace } from "./problem.ts";
 import { convergencePlots } from "./mei_plots.ts";
 
 /**
@@ -55,25 +55,37 @@ export const SIZES = {
 } as const;
 
 /** What drawing needs of a run: the image shape and the generator (an open problem has both). */
-export type Drawable = Pick<MeiRun, "imageShape" | "neurons"> & {
-  problem: Pick<MeiProblem, "images">;
+export type Drawable = Pick<RunRecord, "imageShape" | "neurons"> & {
+  problem: Pick<LatentSpace, "images">;
 };
 
 /** The upscale factors of a run's images: alone, and as tiles of a sheet. */
-function factors(run: Drawable): { alone: number; tile: number } {
+function factors(run: Pick<RunRecord, "imageShape">): { alone: number; tile: number } {
   const [, h, w] = run.imageShape;
   const alone = Math.max(1, Math.round(SIZES.imagePixels / Math.max(h, w)));
   return { alone, tile: Math.max(SIZES.tileMinFactor, Math.round(alone / 2)) };
 }
 
-/** The images of grid points, upscaled. */
-async function rasters(run: Drawable, points: Int32Array[], factor: number): Promise<Raster[]> {
+/**
+ * The images of grid points as rasters, scaled up by a whole factor, drawn
+ * `SIZES.drawBatch` at a time.
+ * @param latent what draws the images of grid points (a problem or a latent space)
+ * @param points grid points
+ * @param factor the upscale factor (1: as generated)
+ * @returns one raster per point
+ */
+export async function drawPoints(
+  latent: Pick<LatentSpace, "images">,
+  points: Int32Array[],
+  factor = 1,
+): Promise<Raster[]> {
   const out: Raster[] = [];
   for (let from = 0; from < points.length; from += SIZES.drawBatch) {
-    const img = await run.problem.images(points.slice(from, from + SIZES.drawBatch));
+    const img = await latent.images(points.slice(from, from + SIZES.drawBatch));
     const per = img.data.length / img.dims[0], shape = img.dims.slice(1);
     for (let b = 0; b < img.dims[0]; b++) {
-      out.push(upscale(tensorToRaster(img.data.subarray(b * per, (b + 1) * per), shape), factor));
+      const raster = tensorToRaster(img.data.subarray(b * per, (b + 1) * per), shape);
+      out.push(factor === 1 ? raster : upscale(raster, factor));
     }
   }
   return out;
@@ -88,14 +100,14 @@ async function rasters(run: Drawable, points: Int32Array[], factor: number): Pro
  */
 export async function neuronSheet(run: Drawable, points: Int32Array[]): Promise<Raster> {
   const u = points.length, f = factors(run);
-  const images = await rasters(run, points, u === 1 ? f.alone : f.tile);
+  const images = await drawPoints(run.problem, points, u === 1 ? f.alone : f.tile);
   if (u === 1) return images[0];
   const labels = run.neurons.map((c) => `neuron ${c}`);
   return await labelledSheet(images, Math.ceil(Math.sqrt(u)), labels, SIZES.gap);
 }
 
 /** The latent vector of a grid point (continuous values, or the codes). */
-function latentOf(run: MeiRun, point: Int32Array): number[] {
+function latentOf(run: RunRecord, point: Int32Array): number[] {
   return Array.from(run.latentValues ? indicesToValues([point], run.latentValues)[0] : point);
 }
 
@@ -104,7 +116,7 @@ function latentOf(run: MeiRun, point: Int32Array): number[] {
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeMeiPng(run: MeiRun, folder: ReportFiles): Promise<void> {
+export async function writeMeiPng(run: RunRecord, folder: ReportFiles): Promise<void> {
   const best = run.result.results.map((r) => r.best);
   await folder.write("mei.png", await encodePng(await neuronSheet(run, best)));
 }
@@ -115,12 +127,12 @@ export async function writeMeiPng(run: MeiRun, folder: ReportFiles): Promise<voi
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeCandidatesPng(run: MeiRun, folder: ReportFiles): Promise<void> {
+export async function writeCandidatesPng(run: RunRecord, folder: ReportFiles): Promise<void> {
   const { top } = run.result;
   const keep = Math.max(...top.map((t) => t.length));
   const tiles: Raster[] = [], labels: string[] = [];
   for (const list of top) {
-    const row = await rasters(run, list.map((t) => t.point), factors(run).tile);
+    const row = await drawPoints(run.problem, list.map((t) => t.point), factors(run).tile);
     const blank = () => ({ ...row[0], rgba: new Uint8ClampedArray(row[0].rgba.length).fill(255) });
     tiles.push(...row, ...Array.from({ length: keep - row.length }, blank));
     labels.push(
@@ -137,7 +149,7 @@ export async function writeCandidatesPng(run: MeiRun, folder: ReportFiles): Prom
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeProgressGif(run: MeiRun, folder: ReportFiles): Promise<void> {
+export async function writeProgressGif(run: RunRecord, folder: ReportFiles): Promise<void> {
   const { improvements } = run.result;
   const steps = [...new Set(improvements.flat().map((i) => i.images))].sort((a, b) => a - b);
   const every = Math.ceil(steps.length / SIZES.gifFrames);
@@ -155,7 +167,7 @@ export async function writeProgressGif(run: MeiRun, folder: ReportFiles): Promis
 }
 
 /** Per-neuron records shared by history.json and run.json. */
-function neuronRecords(run: MeiRun) {
+function neuronRecords(run: RunRecord) {
   const { result } = run;
   return run.neurons.map((neuron, j) => {
     const r = result.results[j];
@@ -179,7 +191,7 @@ function neuronRecords(run: MeiRun) {
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeHistoryJson(run: MeiRun, folder: ReportFiles): Promise<void> {
+export async function writeHistoryJson(run: RunRecord, folder: ReportFiles): Promise<void> {
   const { images, interrupted } = run.result;
   const json = { images, interrupted, neurons: neuronRecords(run) };
   await folder.write("history.json", JSON.stringify(json, null, 1) + "\n");
@@ -190,7 +202,7 @@ export async function writeHistoryJson(run: MeiRun, folder: ReportFiles): Promis
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeHistoryCsv(run: MeiRun, folder: ReportFiles): Promise<void> {
+export async function writeHistoryCsv(run: RunRecord, folder: ReportFiles): Promise<void> {
   const csv = ["neuron,evaluations,best"];
   run.neurons.forEach((c, j) => {
     for (const h of run.result.results[j].history) csv.push(`${c},${h.evaluations},${h.value}`);
@@ -204,7 +216,7 @@ export async function writeHistoryCsv(run: MeiRun, folder: ReportFiles): Promise
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeConvergenceCsv(run: MeiRun, folder: RunFolder): Promise<void> {
+export async function writeConvergenceCsv(run: RunRecord, folder: RunFolder): Promise<void> {
   const csv = ["neuron,images,best"];
   run.neurons.forEach((c, j) => {
     for (const p of run.result.curves[j]) csv.push(`${c},${p.images},${p.best}`);
@@ -217,7 +229,7 @@ export async function writeConvergenceCsv(run: MeiRun, folder: RunFolder): Promi
  * @param run the run
  * @param folder the folder being written
  */
-export async function writeLatentNpy(run: MeiRun, folder: ReportFiles): Promise<void> {
+export async function writeLatentNpy(run: RunRecord, folder: ReportFiles): Promise<void> {
   const u = run.neurons.length, d = run.latentDim;
   const latents = run.latentValues ? new Float32Array(u * d) : new Int32Array(u * d);
   run.result.results.forEach((r, j) => latents.set(latentOf(run, r.best), j * d));
@@ -231,7 +243,7 @@ export async function writeLatentNpy(run: MeiRun, folder: ReportFiles): Promise<
  * @param extra fields for run.json (versions, command line, ...)
  */
 export async function writeRunJson(
-  run: MeiRun,
+  run: RunRecord,
   folder: ReportFiles,
   extra: Record<string, unknown>,
 ): Promise<void> {
@@ -269,7 +281,7 @@ export async function writeRunJson(
  * @param extra fields for run.json (versions, command line, ...)
  */
 export async function writeMeiOutputs(
-  run: MeiRun,
+  run: RunRecord,
   folder: RunFolder,
   extra: Record<string, unknown>,
 ): Promise<void> {

@@ -1,8 +1,8 @@
 /**
  * Stop-and-export: write a served search into the same output folder as `scripts/mei.ts`
  * (mei.png, candidates.png, progress.gif, convergence.svg/.png, history.json/.csv,
- * latent.npy, run.json). A thin adapter: it presents the search as a `MeiRun` whose target is
- * the rig, and hands it to the MEI job's report writers.
+ * latent.npy, run.json). A thin adapter: it presents the search as a run record whose target
+ * is the rig, and hands it to the MEI job's report (`writeMeiOutputs`).
  *
  * @example
  * ```ts ignore
@@ -13,9 +13,9 @@
  */
 
 import { RunFolder } from "../io/run_folder.ts";
-import { type MeiRun, writeMeiOutputs } from "../models/mei.ts";
-import { convergencePlots } from "../models/mei_plots.ts";
-import type { OpenGenerator } from "./generators.ts";
+import type { RunRecord } from "../models/mei.ts";
+import type { LatentSpace } from "../models/problem.ts";
+import { writeMeiOutputs } from "../models/report.ts";
 import type { Search } from "./search.ts";
 
 /** What the export needs of a served search. */
@@ -23,25 +23,25 @@ export interface ExportInput {
   id: string;
   created: string;
   search: Search;
-  generator: OpenGenerator;
+  /** The generator's latent space on the search's grid. */
+  latent: LatentSpace;
 }
 
 /**
  * Write a search's output folder `root/<id>` (atomically: it appears complete or not at all).
- * @param input the search and its generator
+ * @param input the search and its latent space
  * @param root the parent folder
  * @returns the folder's path
  * @throws Error when no generation of responses is complete yet (nothing to export)
  */
 export async function exportSearch(input: ExportInput, root: string): Promise<string> {
-  const { search, generator } = input;
+  const { search, latent } = input;
   const best = search.optimizer.best;
   if (!best) throw new Error("nothing to export: no generation of responses was completed");
   const spec = search.spec;
-  const values = generator.latentValues(spec);
-  const pipeline = generator.pipeline(values);
-  const probe = await pipeline.images([best.point]);
-  const run: MeiRun = {
+  const { backend, threads } = latent.generator;
+  const probe = await latent.images([best.point]);
+  const run: RunRecord = {
     settings: {
       generator: spec.generator,
       target: "rig",
@@ -55,20 +55,20 @@ export async function exportSearch(input: ExportInput, root: string): Promise<st
       grid: spec.grid,
       gridSize: spec.gridSize,
       range: spec.range,
-      backend: generator.session.backend,
+      backend,
       noise: 0,
       shared: false,
     },
     neurons: [0],
-    latentDim: generator.latentDim,
-    latentValues: values,
+    latentDim: latent.space.d,
+    latentValues: latent.latentValues,
     imageShape: probe.dims.slice(1),
     models: {
-      generator: { source: generator.source, sha256: generator.sha256 },
+      generator: { source: latent.model.source, sha256: latent.model.sha256 },
       target: { source: "rig", sha256: "" },
     },
-    backend: generator.session.backend,
-    threads: generator.session.threads,
+    backend,
+    threads,
     result: {
       results: [{
         best: best.point,
@@ -89,7 +89,7 @@ export async function exportSearch(input: ExportInput, root: string): Promise<st
       networkSeconds: 0,
       optimizerSeconds: 0,
     },
-    pipeline,
+    problem: latent,
   };
   const folder = await RunFolder.create(root, input.id);
   try {
@@ -105,7 +105,6 @@ export async function exportSearch(input: ExportInput, root: string): Promise<st
       },
       versions: { deno: Deno.version.deno, v8: Deno.version.v8, toolkit: "0.1.0" },
     });
-    await convergencePlots(run, folder);
     return await folder.commit();
   } catch (e) {
     await folder.discard();

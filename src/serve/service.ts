@@ -16,9 +16,11 @@
  */
 
 import { encodeBase64 } from "../io/base64.ts";
+import { RunFolder } from "../io/run_folder.ts";
 import { HttpError } from "./errors.ts";
 import { exportSearch } from "./export.ts";
-import type { Generators, OpenGenerator } from "./generators.ts";
+import { type LatentSpace, latentSpaceOn, type OpenGenerator } from "../models/problem.ts";
+import { type Generators, pngImages } from "./generators.ts";
 import { type Ack, type Batch, Search, type SearchEvent } from "./search.ts";
 import type { ResponseItem, SearchSpec } from "./spec.ts";
 import { Store } from "./store.ts";
@@ -33,8 +35,8 @@ export interface Entry {
   key: string;
   created: string;
   search: Search;
-  generator: OpenGenerator;
-  values: Float64Array | undefined;
+  /** The generator's latent space on the search's grid (its images and grid values). */
+  latent: LatentSpace;
   /** Events logged so far. */
   seq: number;
   pngs: Map<number, Uint8Array>;
@@ -86,6 +88,8 @@ export class Service {
     },
   ): Promise<Service> {
     await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+    // Exports are written there; a server killed while writing one left a partial folder.
+    await RunFolder.prepare(`${dataDir}/exports`);
     // The database holds the lab's data: owner-only, like the folder.
     await Deno.writeFile(`${dataDir}/serve.db`, new Uint8Array(), { createNew: true, mode: 0o600 })
       .catch((e) => {
@@ -113,14 +117,14 @@ export class Service {
     spec: SearchSpec,
     generator: OpenGenerator,
   ): Entry {
+    const latent = latentSpaceOn(generator, spec);
     let search: Search;
     try {
-      search = new Search(spec, generator.space(spec));
+      search = new Search(spec, latent.space);
     } catch (e) {
       throw new HttpError(400, (e as Error).message);
     }
-    const values = generator.latentValues(spec);
-    return { id, key, created, search, generator, values, seq: 0, pngs: new Map() };
+    return { id, key, created, search, latent, seq: 0, pngs: new Map() };
   }
 
   async #commit(entry: Entry, event?: SearchEvent): Promise<void> {
@@ -231,7 +235,7 @@ export class Service {
     } else await this.#commit(entry);
     if (!entry.search.optimizer.best) return null;
     entry.exporting ??= (async () => {
-      const root = `${this.dataDir}/exports`;
+      const root = `${this.dataDir}/exports`; // prepared by open()
       try {
         await Deno.lstat(`${root}/${id}`);
         return `${root}/${id}`;
@@ -257,6 +261,7 @@ export class Service {
   async views(entry: Entry, ids: string[], base64: boolean): Promise<StimulusView[]> {
     const pngs = base64 ? await this.pngs(entry, ids) : [];
     const open = new Set(entry.search.current?.open);
+    const values = entry.latent.latentValues;
     return ids.map((sid, j) => {
       const point = entry.search.points[Number(sid.slice(1))];
       return {
@@ -264,7 +269,7 @@ export class Service {
         open: open.has(sid),
         image: `/searches/${entry.id}/stimuli/${sid}.png`,
         point: Array.from(point),
-        latent: entry.values ? Array.from(point, (v) => entry.values![v]) : Array.from(point),
+        latent: Array.from(point, (v) => values ? values[v] : v),
         ...(base64 ? { png: encodeBase64(pngs[j]) } : {}),
       };
     });
@@ -280,10 +285,7 @@ export class Service {
     const ks = ids.map((sid) => Number(sid.slice(1)));
     const missing = [...new Set(ks.filter((k) => !entry.pngs.has(k)))];
     if (missing.length) {
-      const made = await entry.generator.png(
-        missing.map((k) => entry.search.points[k]),
-        entry.values,
-      );
+      const made = await pngImages(entry.latent, missing.map((k) => entry.search.points[k]));
       missing.forEach((k, j) => entry.pngs.set(k, made[j]));
       for (const k of entry.pngs.keys()) {
         if (entry.pngs.size <= PNG_CACHE) break;
