@@ -2,12 +2,14 @@
  * Builds the web page's JavaScript (`web/dist/page.js`, `web/dist/worker.js`) from
  * `src/web/page.ts` and `src/web/worker.ts` with `deno bundle` (minified; onnxruntime stays out
  * of the bundle), and copies onnxruntime-web's browser files from the npm package into
- * `web/ort/` (not committed: about 40 MB). With `--check`, fails if the committed bundles differ
+ * `web/ort/` with resvg's binary (not committed: about 40 MB). With `--check`, fails if the committed bundles differ
  * from a fresh build, as `deno task check:core` does for the WASM core.
  *
  * Usage: `deno task build:web` or `deno task check:web`.
  * @module
  */
+
+import { RESVG_WASM_FILE } from "../src/io/svg_png.ts";
 
 const web = new URL("../web/", import.meta.url);
 
@@ -73,6 +75,10 @@ export async function copyOrt(): Promise<URL> {
     const have = await Deno.stat(to).then((s) => s.size, () => -1);
     if (have !== size) await Deno.copyFile(from, to);
   }
+  // resvg's binary, for the labels of the pictures the page draws (src/io/svg_png.ts).
+  const resvg = new URL(import.meta.resolve("npm:@resvg/resvg-wasm@2.6.2/index_bg.wasm"));
+  if (resvg.protocol !== "file:") throw new Error(`@resvg/resvg-wasm is not in a local folder`);
+  await Deno.copyFile(resvg, new URL(RESVG_WASM_FILE, dir));
   return dir;
 }
 

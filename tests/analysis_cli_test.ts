@@ -10,7 +10,10 @@ import type { NeuronEntry, Summary } from "../src/analysis/report.ts";
 const repo = new URL("../", import.meta.url).pathname;
 const fixture = `${repo}tests/fixtures/sweep_tiny`;
 const expected = `${repo}tests/fixtures/sweep_tiny_report`;
-/** The committed CSVs were made by: deno task analysis tests/fixtures/sweep_tiny
+/** The committed sweep was made by: deno run -A scripts/sweep.ts --targets
+ * sresnet18@0,sresnet18@8 --layers sn1,layer4.1.sn2 --neurons 0-1 --methods tt,tt-b,portfolio
+ * --seeds 0 --noise 0,0.5 --budget 60 --backend wasm --out tests/fixtures/sweep_tiny
+ * and the committed CSVs by: deno task analysis tests/fixtures/sweep_tiny
  * --out tests/fixtures/sweep_tiny_report --natural-images 200 --backend wasm (CSVs kept). */
 const NATURAL = ["--natural-images", "200", "--backend", "wasm"];
 

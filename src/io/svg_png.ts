@@ -39,6 +39,20 @@ export function escapeXml(s: string): string {
 
 const WASM = "npm:@resvg/resvg-wasm@2.6.2/index_bg.wasm";
 
+/** The name under which the web page serves resvg's binary, beside onnxruntime-web's files. */
+export const RESVG_WASM_FILE = "resvg.wasm";
+
+let browserWasm: string | undefined;
+
+/**
+ * In a browser (the web page's worker), fetch resvg's WebAssembly binary from this URL instead
+ * of reading it from Deno's npm cache.
+ * @param url where the page serves `index_bg.wasm` of `@resvg/resvg-wasm`
+ */
+export function useBrowserResvg(url: string): void {
+  browserWasm = url;
+}
+
 function readable(path: string): boolean {
   try {
     return Deno.permissions.querySync({ name: "read", path }).state === "granted";
@@ -49,6 +63,11 @@ function readable(path: string): boolean {
 
 /** resvg's WebAssembly binary: its file in the npm cache (with read access), or a bytes import. */
 async function wasmBytes(): Promise<Uint8Array> {
+  if (browserWasm !== undefined) {
+    const response = await fetch(browserWasm);
+    if (!response.ok) throw new Error(`cannot load ${browserWasm}: HTTP ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
   let url: string;
   try {
     url = import.meta.resolve(WASM);

@@ -49,6 +49,7 @@ import {
   generateImages,
   type LatentMap,
   Pipeline,
+  type PipelineOptions,
   selectableUnits,
   type TensorData,
 } from "./pipeline.ts";
@@ -264,10 +265,17 @@ export interface MeiProblem extends LatentSpace {
   threads: number;
   /** The data path: grid points -> images -> activations. */
   pipeline: Pipeline;
+  /**
+   * Another data path through the same sessions: other units of the layer, other noise (a
+   * sweep's lockstep groups, each search with its own noise stream).
+   */
+  pipelineFor(units: number[], noise?: PipelineOptions["noise"]): Pipeline;
   /** Every neuron's response to every point of a batch: `values[b * neurons + j]`. */
   objective: MultiObjective;
   /** Seconds spent opening, and in the networks so far. */
   timings: { openSeconds: number; networkSeconds: number };
+  /** The target's logits on each point's image (when it has a "logits" output). */
+  logits?(points: Int32Array[]): Promise<Float32Array[]>;
   /** The class the target gives each point's image (when it has a "logits" output). */
   classify?(points: Int32Array[]): Promise<ClassInfo[]>;
   /** Release the sessions it opened. */
@@ -339,7 +347,7 @@ export async function openProblemOn(
     outputs: [layer], // the graph is pruned to end at the layer: later layers never run
     source: tgt.label,
   });
-  const pipelineFor = (units: number[], noise?: { sigma: number; rng: Rng }) =>
+  const pipelineFor = (units: number[], noise?: PipelineOptions["noise"]) =>
     new Pipeline({
       generator: latent.generator,
       target,
@@ -386,6 +394,18 @@ export async function openProblemOn(
   const pipeline = pipelineFor(neurons, noise);
   const timings = { openSeconds: 0, networkSeconds: 0 };
   let classifier: Session | undefined;
+  const logitsOf = async (points: Int32Array[]) => {
+    // A second session reads the logits of each image, so the search's graph stays pruned.
+    classifier ??= layer === "logits" ? target : await openSession(tgt.bytes, {
+      ...sessionOptions,
+      outputs: ["logits"],
+      source: tgt.label,
+    });
+    const input = { [classifier.inputNames[0]]: await latent.images(points) };
+    const logits = (await classifier.run(input, ["logits"])).logits;
+    const k = logits.dims[1], data = logits.data as Float32Array;
+    return points.map((_, j) => data.subarray(j * k, (j + 1) * k));
+  };
   const problem: MeiProblem = {
     ...latent,
     settings,
@@ -396,6 +416,7 @@ export async function openProblemOn(
     backend: latent.generator.backend,
     threads: latent.generator.threads,
     pipeline,
+    pipelineFor,
     timings,
     objective: async (batch) => {
       const ts = performance.now();
@@ -403,20 +424,8 @@ export async function openProblemOn(
       timings.networkSeconds += (performance.now() - ts) / 1000;
       return values;
     },
-    classify: hasLogits
-      ? async (points) => {
-        // A second session reads the class of each image, so the search's graph stays pruned.
-        classifier ??= layer === "logits" ? target : await openSession(tgt.bytes, {
-          ...sessionOptions,
-          outputs: ["logits"],
-          source: tgt.label,
-        });
-        const input = { [classifier.inputNames[0]]: await latent.images(points) };
-        const logits = (await classifier.run(input, ["logits"])).logits;
-        const k = logits.dims[1];
-        return points.map((_, j) => classOf(logits.data.subarray(j * k, (j + 1) * k)));
-      }
-      : undefined,
+    logits: hasLogits ? logitsOf : undefined,
+    classify: hasLogits ? async (points) => (await logitsOf(points)).map(classOf) : undefined,
     close: async () => {
       if (classifier && classifier !== target) await classifier.release();
       await target.release();

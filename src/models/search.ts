@@ -47,6 +47,8 @@ export type SearchSettings = Pick<MeiSettings, "method" | "budget" | "seed" | "p
 
 /** Options of {@link searchProblem}. */
 export interface SearchOptions {
+  /** One seed per neuron's search, instead of seed + j (a sweep derives each from its key). */
+  seeds?: readonly number[];
   /** Stops the searches between steps (the results so far are returned). */
   signal?: AbortSignal;
   /** Called after each step. */
@@ -57,7 +59,7 @@ export interface SearchOptions {
  * Search a problem: maximize each neuron's response with the settings' method and budget.
  * @param problem space, neurons and objective
  * @param settings method, parameters, budget per neuron, seed (neuron j uses seed + j), sharing
- * @param opts a stop signal and a progress callback
+ * @param opts per-search seeds, a stop signal and a progress callback
  * @returns the lockstep result and the seconds the search took
  */
 export async function searchProblem(
@@ -70,6 +72,7 @@ export async function searchProblem(
     space: problem.space,
     budget: settings.budget,
     seed: settings.seed,
+    seeds: opts.seeds,
     maximize: true,
     params: settings.params,
     searches: problem.neurons.length,

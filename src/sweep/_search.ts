@@ -1,26 +1,25 @@
-// The sweep's one link to the MEI job: open the generator and the targets once per process,
-// check the spec's layers and neurons against them, and run one lockstep group (target, layer,
-// method, seed, noise, several neurons) with each search seeded from its own key. Everything
-// else in src/sweep/ sees only this module's exports.
+// The sweep's one link to the MEI job's stages: open the generator once per process
+// (openLatentSpace) and a problem per (target, layer) on it (openModel, openProblemOn), check the
+// spec's layers and neurons against them, and search one lockstep group (target, layer, method,
+// seed, noise, several neurons) with each search seeded from its own key (searchProblem).
+// Everything else in src/sweep/ sees only this module's exports.
 
 import { Rng } from "../core/rng.ts";
 import { encodePng, tensorToRaster } from "../io/image.ts";
-import { openModel } from "../models/mei.ts";
 import { shippedName } from "../models/manifest.ts";
-import { Pipeline, selectableUnits } from "../models/pipeline.ts";
-import { parseNeurons } from "../models/units.ts";
-import { optimizeLockstep } from "../optim/lockstep.ts";
-import { gridValues, indicesToValues } from "../space/grids.ts";
 import {
-  type BackendChoice,
-  ELEM_TYPE,
-  openSession,
-  parseModel,
-  pruneGraph,
-  type Session,
-} from "../runtime/mod.ts";
+  type LatentSpace,
+  type MeiProblem,
+  type OpenedModel,
+  openLatentSpace,
+  openModel,
+  openProblemOn,
+} from "../models/problem.ts";
+import { searchProblem } from "../models/search.ts";
+import { parseNeurons } from "../models/units.ts";
+import { indicesToValues } from "../space/grids.ts";
+import { type BackendChoice, parseModel, pruneGraph } from "../runtime/mod.ts";
 import { settingsFor, SpecError, type SweepSpec } from "./spec.ts";
-import "../optim/methods.ts";
 
 /** What sweep.json records of a model. */
 export interface ModelInfo {
@@ -53,18 +52,9 @@ export interface SearchOutcome {
   cleanActivation: number;
   evaluations: number;
   history: [number, number][];
-  classProbs: number[] | null;
+  /** The target's logits on the MEI (null for a target without logits). */
+  logits: Float32Array | null;
   png: Uint8Array;
-}
-
-interface OpenTarget {
-  info: TargetInfo;
-  bytes: Uint8Array;
-  /** Time steps of a shipped spiking target (1 otherwise). */
-  steps: number;
-  tensors: Set<string>;
-  classifier?: Session;
-  layers: Map<string, Session>;
 }
 
 /** Options of a host: backend and threads of every session. */
@@ -77,15 +67,15 @@ export interface HostOptions {
 export class SearchHost {
   readonly #spec: SweepSpec;
   readonly #opts: HostOptions;
-  #generator?: Promise<{
-    session: Session;
-    info: ModelInfo;
-    latentDim: number;
-    codes: boolean;
-    size: number;
-    values?: Float64Array;
-  }>;
-  readonly #targets = new Map<string, Promise<OpenTarget>>();
+  #latent?: Promise<LatentSpace>;
+  readonly #targets = new Map<string, Promise<OpenedModel>>();
+  /** Problems by `target|layer`, opened with every unit of the layer. */
+  readonly #problems = new Map<string, Promise<MeiProblem>>();
+  /**
+   * The problem whose `logits` classify a target's MEIs (its first problem: the logits do not
+   * depend on the layer, so one classifier session per target serves all its layers).
+   */
+  readonly #classifiers = new Map<string, Promise<MeiProblem>>();
 
   /**
    * @param spec the sweep
@@ -96,86 +86,54 @@ export class SearchHost {
     this.#opts = opts;
   }
 
-  #generatorOpen() {
-    return this.#generator ??= (async () => {
-      const s = this.#spec;
-      const gen = await openModel(s.generator, "generator", undefined, undefined);
-      const session = await openSession(gen.bytes, this.#opts);
-      const input = session.inputs[0];
-      const latentDim = input.dims?.[1];
-      if (typeof latentDim !== "number" || latentDim < 1) {
-        throw new SpecError(`cannot tell the latent size of the generator ${gen.source}`);
-      }
-      const codes = input.elemType === ELEM_TYPE.INT64;
-      const size = codes
-        ? Number((gen.entry?.codebook as { size?: number } | undefined)?.size ?? s.grid_size)
-        : s.grid_size;
-      const values = codes ? undefined : gridValues(
-        s.grid === "gaussian"
-          ? { kind: "gaussian", n: s.grid_size }
-          : { kind: "uniform", n: s.grid_size, lower: s.range[0], upper: s.range[1] },
-      );
-      return {
-        session,
-        info: { source: gen.source, sha256: gen.sha256 },
-        latentDim,
-        codes,
-        size,
-        values,
-      };
-    })();
+  /** The settings of scripts/mei.ts for a (target, layer) of the spec, on this host's sessions. */
+  #settings(target: string, layer: string) {
+    const s = this.#spec;
+    return {
+      ...settingsFor(s, {
+        target,
+        layer,
+        neuron: 0,
+        method: s.methods[0],
+        seed: s.seeds[0],
+        noise: 0,
+      }),
+      neurons: "all",
+      backend: this.#opts.backend,
+      threads: this.#opts.threads,
+    };
   }
 
-  #target(name: string): Promise<OpenTarget> {
+  #latentSpace(): Promise<LatentSpace> {
+    return this.#latent ??= openLatentSpace(
+      this.#settings(this.#spec.targets[0], this.#spec.layers[0]),
+      this.#opts,
+    );
+  }
+
+  #target(name: string): Promise<OpenedModel> {
     let t = this.#targets.get(name);
     if (!t) {
-      t = (async () => {
-        const m = await openModel(name, "target", undefined, undefined);
-        const graph = parseModel(m.bytes).graph;
-        const info: TargetInfo = {
-          source: m.source,
-          sha256: m.sha256,
-          arch: m.entry
-            ? shippedName(m.entry)
-            : m.source.replace(/^.*\//, "").replace(/\.onnx$/, ""),
-          epoch: m.entry ? m.entry.epoch ?? null : null,
-        };
-        if (m.entry?.test_accuracy !== undefined) info.test_accuracy = m.entry.test_accuracy;
-        return {
-          info,
-          bytes: m.bytes,
-          steps: Number(m.entry?.T ?? 1),
-          tensors: new Set([
-            ...graph.outputs.map((o) => o.name),
-            ...graph.nodes.flatMap((n) => n.outputs),
-          ]),
-          layers: new Map(),
-        };
-      })();
+      t = openModel(name, "target", undefined, undefined);
       this.#targets.set(name, t);
     }
     return t;
   }
 
-  async #layer(t: OpenTarget, layer: string): Promise<Session> {
-    let s = t.layers.get(layer);
-    if (!s) {
-      s = await openSession(t.bytes, { ...this.#opts, outputs: [layer] });
-      t.layers.set(layer, s);
+  #problem(target: string, layer: string): Promise<MeiProblem> {
+    const key = `${target}|${layer}`;
+    let p = this.#problems.get(key);
+    if (!p) {
+      p = (async () =>
+        await openProblemOn(
+          await this.#latentSpace(),
+          this.#settings(target, layer),
+          await this.#target(target),
+        ))();
+      this.#problems.set(key, p);
+      if (!this.#classifiers.has(target)) this.#classifiers.set(target, p);
     }
-    return s;
-  }
-
-  async #pipeline(target: Session, layer: string, units: number[], noise?: Rng[], sigma = 0) {
-    const g = await this.#generatorOpen();
-    return new Pipeline({
-      generator: g.session,
-      target,
-      latentDim: g.latentDim,
-      latent: g.codes ? { kind: "codes" } : { kind: "grid", values: g.values! },
-      selection: { kind: this.#spec.unit, layer, units },
-      noise: noise && sigma > 0 ? { sigma, streams: noise } : undefined,
-    });
+    return p;
   }
 
   /**
@@ -196,44 +154,47 @@ export class SearchHost {
     const fail = (e: unknown): never => {
       throw e instanceof SpecError ? e : new SpecError((e as Error).message);
     };
-    const g = await this.#generatorOpen().catch(fail);
-    // The pipeline's target is not run by images().
-    const probe = await this.#pipeline(g.session, "", []);
-    const image = await probe.images([new Int32Array(g.latentDim)]).catch(fail);
+    const latent = await this.#latentSpace().catch(fail);
     const targets: Record<string, TargetInfo> = {};
     const neurons = new Map<string, number[]>(), cost = new Map<string, number>();
     for (const name of s.targets) {
       const t = await this.#target(name).catch(fail);
-      targets[name] = t.info;
-      const declared = (await this.#classifierOrProbe(t)).inputs[0].dims?.slice(1);
-      if (
-        declared?.every((v) => typeof v === "number") &&
-        declared.join() !== image.dims.slice(1).join()
-      ) {
-        throw new SpecError(
-          `the generator makes images [${image.dims.slice(1)}] but ${name} takes [${declared}]`,
-        );
-      }
+      targets[name] = targetInfo(t);
+      const graph = t.info.graph;
+      const tensors = new Set([
+        ...graph.outputs.map((o) => o.name),
+        ...graph.nodes.flatMap((n) => n.outputs),
+      ]);
       for (const layer of s.layers) {
-        if (!t.tensors.has(layer)) {
+        if (!tensors.has(layer)) {
           throw new SpecError(
             `${name} has no layer "${layer}" (scripts/mei.ts --target ${name} --list-layers ` +
               `lists them)`,
           );
         }
-        const session = await this.#layer(t, layer);
-        const out = (await session.run({ [session.inputNames[0]]: image }, [layer]))[layer];
-        const count = selectableUnits(out.dims, 1, { kind: s.unit });
+        // Prefixed with the spec's name of the target: not every message of the problem names it.
+        const problem = await this.#problem(name, layer).catch((e) =>
+          fail(new SpecError(`${name}: ${(e as Error).message}`))
+        );
         try {
-          neurons.set(`${name}|${layer}`, parseNeurons(s.neurons, count, `${name} "${layer}"`));
+          neurons.set(
+            `${name}|${layer}`,
+            parseNeurons(s.neurons, problem.neurons.length, `${name} "${layer}"`),
+          );
         } catch (e) {
           fail(e);
         }
         const nodes = parseModel(pruneGraph(t.bytes, [layer])).graph.nodes.length;
-        cost.set(`${name}|${layer}`, nodes * t.steps);
+        cost.set(`${name}|${layer}`, nodes * Number(t.entry?.T ?? 1));
       }
     }
-    return { generator: g.info, targets, neurons, cost, backend: g.session.backend };
+    return {
+      generator: { source: latent.model.source, sha256: latent.model.sha256 },
+      targets,
+      neurons,
+      cost,
+      backend: latent.generator.backend,
+    };
   }
 
   /**
@@ -242,20 +203,7 @@ export class SearchHost {
    * @param layer the layer
    */
   async open(target: string, layer: string): Promise<void> {
-    await this.#generatorOpen();
-    const t = await this.#target(target);
-    await this.#layer(t, layer);
-    if (t.tensors.has("logits")) await this.#classifierOrProbe(t);
-  }
-
-  /** A session of the target that reads its logits, or (without logits) any session of it. */
-  async #classifierOrProbe(t: OpenTarget): Promise<Session> {
-    if (t.classifier) return t.classifier;
-    if (t.tensors.has("logits")) {
-      t.classifier = await openSession(t.bytes, { ...this.#opts, outputs: ["logits"] });
-      return t.classifier;
-    }
-    return await this.#layer(t, this.#spec.layers[0]);
+    await this.#problem(target, layer);
   }
 
   /**
@@ -265,56 +213,40 @@ export class SearchHost {
    * @returns one outcome per neuron, in order
    */
   async run(group: Group, seeds: { search: number; noise: number }[]): Promise<SearchOutcome[]> {
-    const s = this.#spec, g = await this.#generatorOpen();
-    const t = await this.#target(group.target);
-    const session = await this.#layer(t, group.layer);
-    const noisy = await this.#pipeline(
-      session,
-      group.layer,
+    const problem = await this.#problem(group.target, group.layer);
+    const noisy = problem.pipelineFor(
       group.neurons,
-      seeds.map((x) => new Rng(x.noise)),
-      group.noise,
+      group.noise > 0
+        ? { sigma: group.noise, streams: seeds.map((x) => new Rng(x.noise)) }
+        : undefined,
     );
-    const settings = settingsFor(s, { ...group, neuron: group.neurons[0] });
-    const result = await optimizeLockstep(
-      group.method,
-      async (batch, owners) => (await noisy.evaluate(batch, owners)).values,
+    const { result } = await searchProblem(
       {
-        space: { d: g.latentDim, n: g.size },
-        budget: settings.budget,
-        maximize: true,
-        params: settings.params,
-        searches: group.neurons.length,
-        seeds: seeds.map((x) => x.search),
+        space: problem.space,
+        neurons: group.neurons,
+        objective: async (batch, owners) => (await noisy.evaluate(batch, owners)).values,
       },
+      settingsFor(this.#spec, { ...group, neuron: group.neurons[0] }),
+      { seeds: seeds.map((x) => x.search) },
     );
     const best = result.results.map((r) => r.best);
-    const clean = await (await this.#pipeline(session, group.layer, group.neurons)).evaluate(best);
+    const clean = await problem.pipelineFor(group.neurons).evaluate(best);
+    const logits = await (await this.#classifiers.get(group.target))?.logits?.(best);
     const u = group.neurons.length;
-    let probs: number[][] | undefined;
-    if (t.tensors.has("logits")) {
-      const classifier = await this.#classifierOrProbe(t);
-      const logits = (await classifier.run({
-        [classifier.inputNames[0]]: {
-          data: clean.images,
-          dims: clean.imageDims,
-        },
-      }, ["logits"])).logits;
-      const k = logits.dims[1];
-      probs = best.map((_, j) => softmax(logits.data.subarray(j * k, (j + 1) * k)));
-    }
     const per = clean.images.length / u, shape = clean.imageDims.slice(1);
     const out: SearchOutcome[] = [];
     for (let j = 0; j < u; j++) {
       const r = result.results[j];
       out.push({
         bestIndex: Array.from(r.best),
-        latent: Array.from(g.values ? indicesToValues([r.best], g.values)[0] : r.best),
+        latent: Array.from(
+          problem.latentValues ? indicesToValues([r.best], problem.latentValues)[0] : r.best,
+        ),
         activation: r.value,
         cleanActivation: clean.values[j * u + j],
         evaluations: r.evaluations,
         history: r.history.map((h) => [h.evaluations, h.value]),
-        classProbs: probs?.[j] ?? null,
+        logits: logits?.[j] ?? null,
         png: await encodePng(
           tensorToRaster(clean.images.subarray(j * per, (j + 1) * per), shape),
         ),
@@ -325,21 +257,26 @@ export class SearchHost {
 
   /** Free every session (a later group opens them again). */
   async release(): Promise<void> {
-    const sessions: Session[] = [];
-    if (this.#generator) sessions.push((await this.#generator).session);
-    for (const t of this.#targets.values()) {
-      const open = await t;
-      sessions.push(...open.layers.values());
-      if (open.classifier) sessions.push(open.classifier);
-    }
-    this.#generator = undefined;
+    const opened = async <T>(p: Promise<T> | undefined) => await p?.catch(() => undefined);
+    const problems = await Promise.all([...this.#problems.values()].map(opened));
+    const latent = await opened(this.#latent);
+    this.#problems.clear();
+    this.#classifiers.clear();
     this.#targets.clear();
-    for (const x of new Set(sessions)) await x.release();
+    this.#latent = undefined;
+    for (const p of problems) await p?.close();
+    await latent?.generator.release();
   }
 }
 
-function softmax(row: Float32Array): number[] {
-  const max = Math.max(...row), e = Array.from(row, (v) => Math.exp(v - max));
-  const z = e.reduce((a, b) => a + b);
-  return e.map((v) => v / z);
+/** What sweep.json and the records say of a target. */
+function targetInfo(m: OpenedModel): TargetInfo {
+  const info: TargetInfo = {
+    source: m.source,
+    sha256: m.sha256,
+    arch: m.entry ? shippedName(m.entry) : m.source.replace(/^.*\//, "").replace(/\.onnx$/, ""),
+    epoch: m.entry ? m.entry.epoch ?? null : null,
+  };
+  if (m.entry?.test_accuracy !== undefined) info.test_accuracy = m.entry.test_accuracy;
+  return info;
 }

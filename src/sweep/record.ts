@@ -12,6 +12,8 @@
  * @module
  */
 
+import { classOf, softmax } from "../models/classes.ts";
+
 /** A record (see the README's sweep section for each field). */
 export interface SweepRecord {
   key: string;
@@ -75,22 +77,30 @@ export function curve(history: [number, number][], budget: number): [number, num
 }
 
 /**
- * The class fields of a record from the target's class probabilities on the MEI.
- * @param probs softmax of the logits, or null for a target without logits
- * @returns predicted class, its probability and the entropy over log(classes)
+ * The class fields of a record from the target's logits on the MEI (`src/models/classes.ts`).
+ * @param logits the logits, or null for a target without logits
+ * @returns the softmax of the logits, the predicted class, its probability and the entropy over
+ *   log(classes)
  */
-export function classFields(probs: number[] | null): {
+export function classFields(logits: ArrayLike<number> | null): {
+  class_probs: number[] | null;
   predicted_class: number | null;
   class_probability: number | null;
   class_entropy: number | null;
 } {
-  if (!probs) return { predicted_class: null, class_probability: null, class_entropy: null };
-  const predicted = probs.indexOf(Math.max(...probs));
-  const entropy = -probs.reduce((s, p) => s + (p > 0 ? p * Math.log(p) : 0), 0) /
-    Math.log(probs.length);
+  if (!logits) {
+    return {
+      class_probs: null,
+      predicted_class: null,
+      class_probability: null,
+      class_entropy: null,
+    };
+  }
+  const c = classOf(logits);
   return {
-    predicted_class: predicted,
-    class_probability: probs[predicted],
-    class_entropy: entropy,
+    class_probs: Array.from(softmax(logits)),
+    predicted_class: c.predicted,
+    class_probability: c.probability,
+    class_entropy: c.entropy,
   };
 }

@@ -26,6 +26,7 @@ import { neuronSheet, writeHistoryJson, writeMeiPng, writeRunJson } from "../mod
 import { searchProblem } from "../models/search.ts";
 import { checkSettings } from "../models/settings.ts";
 import { useBrowserOrt } from "../runtime/mod.ts";
+import { RESVG_WASM_FILE, useBrowserResvg } from "../io/svg_png.ts";
 import type { FromWorker, PickedFile, ToWorker } from "./_messages.ts";
 
 /** How often the best image is redrawn at most, in milliseconds. */
@@ -41,19 +42,25 @@ const post = (message: FromWorker, transfer: Transferable[] = []) =>
 
 let abort: AbortController | undefined;
 
+/** Load onnxruntime-web and resvg (the pictures' labels) from the page's `ort/` folder. */
+function useBrowserFolder(ort: string): void {
+  useBrowserOrt(ort);
+  useBrowserResvg(new URL(RESVG_WASM_FILE, ort).href);
+}
+
 /** A message without the blob: URLs of picked files (their names instead). */
 function readable(message: string, files: PickedFile[]): string {
   return files.reduce((m, f) => m.replaceAll(f.url, f.name), message);
 }
 
 async function layers(message: Extract<ToWorker, { kind: "layers" }>): Promise<void> {
-  useBrowserOrt(message.ort);
+  useBrowserFolder(message.ort);
   const { source, layers } = await targetLayers(checkSettings(message.settings));
   post({ kind: "layers", source, layers });
 }
 
 async function search(message: Extract<ToWorker, { kind: "start" }>): Promise<void> {
-  useBrowserOrt(message.ort);
+  useBrowserFolder(message.ort);
   abort = new AbortController();
   const settings = checkSettings(message.settings);
   const problem = await openProblem(settings);
@@ -137,7 +144,7 @@ async function search(message: Extract<ToWorker, { kind: "start" }>): Promise<vo
 }
 
 async function bench(message: Extract<ToWorker, { kind: "bench" }>): Promise<void> {
-  useBrowserOrt(message.ort);
+  useBrowserFolder(message.ort);
   const problem = await openProblem(checkSettings(message.settings));
   const r = await imagesPerSecond(problem, message);
   await problem.close();
