@@ -5,12 +5,21 @@
  * factors p as n has, then n's remaining prime factors in increasing order. The map is a
  * bijection between 0..n-1 and the digit tuples, so no index is favoured over another.
  *
+ * With `code = "gray"` the digits are those of the reflected (mixed-radix) Gray code
+ * (`docs/tensor_train.md`, "Gray code"): going from the most significant digit down, a digit is
+ * reflected (v -> n_j - 1 - v) when the number formed by the plain digits above it is odd. Then
+ * neighbouring indices v and v + 1 differ in exactly one digit, by one; in plain binary 31 and
+ * 32 differ in all six digits.
+ *
  * @example
  * ```ts
  * import { QuantizedSpace } from "./quantize.ts";
  * const q = new QuantizedSpace([64], 2);
  * const digits = q.toDigits(Int32Array.of(37));
  * if (digits.join("") !== "101001") throw new Error();
+ * const g = new QuantizedSpace([64], 2, "gray");
+ * if (g.toDigits(Int32Array.of(31)).join("") !== "000010") throw new Error();
+ * if (g.toDigits(Int32Array.of(32)).join("") !== "000011") throw new Error();
  * ```
  * @module
  */
@@ -45,6 +54,9 @@ export function digitSizes(n: number, p: number): number[] {
   return sizes;
 }
 
+/** How an index is written in digits: plain mixed-radix digits or the reflected Gray code. */
+export type DigitCode = "binary" | "gray";
+
 /** A map between multi-indices over coordinates and over their quantized digits. */
 export class QuantizedSpace {
   /** Mode sizes of the coordinates. */
@@ -53,18 +65,22 @@ export class QuantizedSpace {
   readonly digitN: Int32Array;
   /** Start of coordinate k's block of digits; `offsets[d]` is the number of digits. */
   readonly offsets: Int32Array;
+  /** The digit code. */
+  readonly code: DigitCode;
 
   /**
    * @param n mode size of each coordinate
    * @param p preferred digit size
+   * @param code plain digits ("binary", the default) or the reflected Gray code
    * @example
    * ```ts
    * import { QuantizedSpace } from "./quantize.ts";
    * if (new QuantizedSpace([64, 10], 2).digitN.length !== 8) throw new Error();
    * ```
    */
-  constructor(n: ArrayLike<number>, p = 2) {
+  constructor(n: ArrayLike<number>, p = 2, code: DigitCode = "binary") {
     this.n = Int32Array.from(n);
+    this.code = code;
     const sizes = Array.from(this.n, (nk) => digitSizes(nk, p));
     this.offsets = new Int32Array(sizes.length + 1);
     sizes.forEach((s, k) => this.offsets[k + 1] = this.offsets[k] + s.length);
@@ -94,6 +110,15 @@ export class QuantizedSpace {
         out[j] = rest % this.digitN[j];
         rest = Math.floor(rest / this.digitN[j]);
       }
+      if (this.code === "gray") {
+        // From the most significant digit down: reflect when the plain prefix above is odd.
+        let prefix = 0;
+        for (let j = this.offsets[k + 1] - 1; j >= this.offsets[k]; j--) {
+          const plain = out[j];
+          if (prefix % 2 === 1) out[j] = this.digitN[j] - 1 - plain;
+          prefix = prefix * this.digitN[j] + plain;
+        }
+      }
     }
     return out;
   }
@@ -114,7 +139,8 @@ export class QuantizedSpace {
     for (let k = 0; k < this.n.length; k++) {
       let v = 0;
       for (let j = this.offsets[k + 1] - 1; j >= this.offsets[k]; j--) {
-        v = v * this.digitN[j] + digits[j];
+        const reflect = this.code === "gray" && v % 2 === 1;
+        v = v * this.digitN[j] + (reflect ? this.digitN[j] - 1 - digits[j] : digits[j]);
       }
       out[k] = v;
     }
