@@ -19,6 +19,10 @@
  * ```
  * @module
  */
+import type { SweepRecord } from "../sweep/record.ts";
+
+/** A finished search: one line of `records.jsonl` (see `src/sweep/record.ts`). */
+export type { SweepRecord };
 
 /** The normalized spec of a sweep (`sweep.json` "spec"). */
 export interface SweepSpec {
@@ -54,35 +58,6 @@ export interface SweepInfo {
   backend?: string;
   /** "i/N" in a shard's folder (not analysable before the merge). */
   shard?: string;
-}
-
-/** One finished search (a line of `records.jsonl`). */
-export interface SweepRecord {
-  key: string;
-  target: string;
-  arch: string;
-  epoch: number | null;
-  layer: string;
-  neuron: number;
-  method: string;
-  seed: number;
-  noise: number;
-  budget: number;
-  evaluations: number;
-  best_index: number[];
-  latent: number[];
-  activation: number;
-  clean_activation: number;
-  class_probs: number[] | null;
-  predicted_class: number | null;
-  class_probability: number | null;
-  class_entropy: number | null;
-  reached: Record<string, number>;
-  curve: [number, number][];
-  history: [number, number][];
-  image: string;
-  image_sha256: string;
-  wall_seconds: number;
 }
 
 /** A record with the folder it came from (image paths resolve against it). */

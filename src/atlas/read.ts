@@ -16,35 +16,17 @@
  */
 
 import { sha256Hex } from "../models/manifest.ts";
+import type { SweepRecord as FullRecord } from "../sweep/record.ts";
+
+/** The fields of a finished search (a `records.jsonl` line, `src/sweep/record.ts`) the atlas reads. */
+export type SweepRecord = Omit<
+  FullRecord,
+  "best_index" | "latent" | "class_entropy" | "curve" | "wall_seconds"
+>;
 
 /** Bad input to the atlas: the message says what is wrong and what would be valid. */
 export class AtlasInputError extends Error {
   override name = "AtlasInputError";
-}
-
-/** One finished search: the fields of a `records.jsonl` line the atlas reads. */
-export interface SweepRecord {
-  key: string;
-  target: string;
-  arch: string;
-  epoch: number | null;
-  layer: string;
-  neuron: number;
-  method: string;
-  seed: number;
-  noise: number;
-  budget: number;
-  evaluations: number;
-  activation: number;
-  clean_activation: number;
-  class_probs: number[] | null;
-  predicted_class: number | null;
-  class_probability: number | null;
-  reached: Record<string, number>;
-  /** Every improvement: [evaluations, best so far]. */
-  history: [number, number][];
-  image: string;
-  image_sha256: string;
 }
 
 /** A target checkpoint that a sweep ran, from `sweep.json`'s `models.targets`. */
