@@ -20,25 +20,13 @@
  * @module
  */
 import type { SweepRecord } from "../sweep/record.ts";
+import type { SweepSpec } from "../sweep/spec.ts";
 
 /** A finished search: one line of `records.jsonl` (see `src/sweep/record.ts`). */
 export type { SweepRecord };
 
-/** The normalized spec of a sweep (`sweep.json` "spec"). */
-export interface SweepSpec {
-  targets: string[];
-  layers: string[];
-  neurons: string;
-  methods: string[];
-  seeds: number[];
-  noise: number[];
-  generator: string;
-  grid: string;
-  grid_size: number;
-  range: [number, number];
-  budget: number;
-  unit: string;
-}
+/** The normalized spec of a sweep (`sweep.json` "spec", see `src/sweep/spec.ts`). */
+export type { SweepSpec };
 
 /** A model the sweep ran. */
 export interface SweepModel {
