@@ -16,13 +16,13 @@ const repo = new URL("..", import.meta.url).pathname;
 const SPEC = {
   targets: ["scnn@4", "scnn@6"],
   layers: ["sn1"],
-  neurons: "0-5",
+  neurons: "0-11",
   methods: ["tt-b", "tt"],
   seeds: [0],
   noise: [0, 0.3],
   budget: 120,
 };
-const SEARCHES = 2 * 6 * 2 * 2;
+const SEARCHES = 2 * 12 * 2 * 2;
 
 /** Run scripts/sweep.ts; returns the child (not awaited). */
 function spawn(args: string[], env: Record<string, string> = {}) {
@@ -198,9 +198,10 @@ Deno.test("sweep: killed with SIGKILL three times, it completes with the uninter
   for (let kill = 0; kill < 3; kill++) {
     const before = await lines();
     const child = spawn(args);
-    // Wait for new records, then kill at a random moment within the next 400 ms.
-    while (await lines() === before) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, Math.random() * 400));
+    // Wait for new records, then kill at a random moment within the next 150 ms: about one
+    // lockstep group of 6 searches, of 16, so three kills leave work for the resume.
+    while (await lines() === before) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, Math.random() * 150));
     child.kill("SIGKILL");
     await child.output();
     assert(await lines() < SEARCHES, "the sweep finished before the kill: make it longer");
