@@ -547,10 +547,8 @@ async function labileSheet(
   const body: string[] = [], csv: Row[] = [];
   const t = (x: number, y: number, s: string, size: number, extra = "") =>
     `<text x="${x}" y="${y}" font-size="${size}"${extra}>${s}</text>`;
-  const classes = cps.map((c) =>
-    c.selectiveClass === null
-      ? `${colName(c.checkpoint)}: none`
-      : `${colName(c.checkpoint)}: class ${c.selectiveClass}`
+  const classes = cps.filter((c) => c.selectiveClass !== null).map((c) =>
+    `class ${c.selectiveClass} at ${colName(c.checkpoint)}`
   );
   body.push(
     t(
@@ -563,7 +561,7 @@ async function labileSheet(
     t(
       width / 2,
       38,
-      `selective class by checkpoint: ${classes.join(", ")}`,
+      `selective for ${classes.join(", ")}`,
       11,
       ' text-anchor="middle" fill="#444"',
     ),

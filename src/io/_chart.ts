@@ -211,17 +211,40 @@ function panel(
     });
   }
   if (chart.yLabel) {
-    out.push({
-      kind: "text",
-      x: x0 + 12,
-      y: (py0 + py1) / 2,
-      text: chart.yLabel,
-      size: 11,
-      anchor: "middle",
-      color: "#111",
-      vertical: true,
-    });
+    // A label longer than the panel is high goes on two lines, split at the middle space.
+    const lines = chart.yLabel.length * 11 * CHAR_WIDTH > py1 - py0 + 40
+      ? splitInTwo(chart.yLabel)
+      : [chart.yLabel];
+    lines.forEach((text, i) =>
+      out.push({
+        kind: "text",
+        x: x0 + 12 + (i - lines.length + 1) * 13 + (lines.length - 1) * 10,
+        y: (py0 + py1) / 2,
+        text,
+        size: 11,
+        anchor: "middle",
+        color: "#111",
+        vertical: true,
+      })
+    );
   }
+}
+
+/** Mean advance of a character of DejaVu Sans, in units of the font size (an estimate). */
+const CHAR_WIDTH = 0.6;
+
+/** Split a text at the space nearest its middle (the whole text when it has no space). */
+function splitInTwo(text: string): string[] {
+  let best = -1;
+  for (let i = 0; i < text.length; i++) {
+    if (
+      text[i] === " " &&
+      (best < 0 || Math.abs(i - text.length / 2) < Math.abs(best - text.length / 2))
+    ) {
+      best = i;
+    }
+  }
+  return best < 0 ? [text] : [text.slice(0, best), text.slice(best + 1)];
 }
 
 /**
