@@ -11,7 +11,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import { FASHION_MNIST_DIR, type ImageSet, readIdxDataset } from "../src/data/idx.ts";
 import { RunFolder } from "../src/io/run_folder.ts";
 import { loadManifest, shippedName } from "../src/models/manifest.ts";
@@ -44,37 +44,20 @@ and PNG with a CSV beside each, and natural/ (the natural images neurons.json na
 The JPEG size of the complexity measure uses imagescript's native codec (--allow-ffi).
 Exit codes: 0 done, 2 bad input (nothing is written).`;
 
-function fail(message: string): never {
-  console.error(`analysis: ${message}`);
-  Deno.exit(2);
-}
+const fail: Fail = failer("analysis");
 
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      out: { type: "string" },
-      force: { type: "boolean" },
-      "no-natural": { type: "boolean" },
-      dataset: { type: "string", default: FASHION_MNIST_DIR },
-      "natural-images": { type: "string" },
-      cache: { type: "string", default: ".cache/natural" },
-      "models-dir": { type: "string" },
-      backend: { type: "string", default: "auto" },
-      seed: { type: "string", default: "0" },
-      help: { type: "boolean" },
-    },
-  });
-} catch (e) {
-  fail(`${(e as Error).message.split("\n")[0]} (--help lists the options)`);
-}
+const args = parseCommandLine("analysis", help, {
+  out: { type: "string" },
+  force: { type: "boolean" },
+  "no-natural": { type: "boolean" },
+  dataset: { type: "string", default: FASHION_MNIST_DIR },
+  "natural-images": { type: "string" },
+  cache: { type: "string", default: ".cache/natural" },
+  "models-dir": { type: "string" },
+  backend: { type: "string", default: "auto" },
+  seed: { type: "string", default: "0" },
+}, { allowPositionals: true });
 const v = args.values;
-if (v.help) {
-  console.log(help);
-  Deno.exit(0);
-}
 if (args.positionals.length === 0) fail("give at least one sweep folder (--help for usage)");
 if (!v.out) fail("--out REPORT_DIR is required");
 const out = v.out.replace(/\/+$/, "");

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import { AtlasInputError, readReport, readSweeps } from "../src/atlas/read.ts";
 import { buildSite, shippedFacts, writeSite } from "../src/atlas/site.ts";
 
@@ -29,29 +29,12 @@ browser (no server needed); an atlas already at SITE_DIR is replaced.
 
 Exit codes: 0 done, 2 bad input (nothing is written).`;
 
-function fail(message: string): never {
-  console.error(`atlas: ${message}`);
-  Deno.exit(2);
-}
+const fail: Fail = failer("atlas");
 
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      analysis: { type: "string" },
-      out: { type: "string" },
-      help: { type: "boolean" },
-    },
-  });
-} catch (e) {
-  fail(`${(e as Error).message.replace(/\. To specify.*$/, "")} (see --help)`);
-}
-if (args.values.help) {
-  console.log(help);
-  Deno.exit(0);
-}
+const args = parseCommandLine("atlas", help, {
+  analysis: { type: "string" },
+  out: { type: "string" },
+}, { allowPositionals: true });
 const out = args.values.out;
 if (!out) fail("--out SITE_DIR is required: the folder the site is written to");
 if (args.positionals.length === 0) {

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import { ANALYTIC_FUNCTIONS, type BenchmarkName } from "../src/bench/functions.ts";
 import {
   convergenceFigure,
@@ -68,37 +68,24 @@ const HELP = `Usage: deno run -A scripts/baselines.ts [options]
   --no-plot          skip the SVG/PNG curves
 `;
 
-const { values: flags } = parseArgs({
-  args: Deno.args,
-  options: {
-    methods: { type: "string" },
-    problems: { type: "string" },
-    budget: { type: "string", default: "10000" },
-    seeds: { type: "string", default: "5" },
-    noise: { type: "string", default: "0" },
-    reevaluate: { type: "string", default: "0" },
-    d: { type: "string", default: "7" },
-    n: { type: "string", default: "16" },
-    grid: { type: "string", default: "chebyshev" },
-    start: { type: "string", default: "random" },
-    "knapsack-d": { type: "string", default: "50" },
-    workers: { type: "string" },
-    out: { type: "string", default: "runs/baselines" },
-    "no-plot": { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  },
-  strict: true,
+const { values: flags } = parseCommandLine("baselines", HELP, {
+  methods: { type: "string" },
+  problems: { type: "string" },
+  budget: { type: "string", default: "10000" },
+  seeds: { type: "string", default: "5" },
+  noise: { type: "string", default: "0" },
+  reevaluate: { type: "string", default: "0" },
+  d: { type: "string", default: "7" },
+  n: { type: "string", default: "16" },
+  grid: { type: "string", default: "chebyshev" },
+  start: { type: "string", default: "random" },
+  "knapsack-d": { type: "string", default: "50" },
+  workers: { type: "string" },
+  out: { type: "string", default: "runs/baselines" },
+  "no-plot": { type: "boolean", default: false },
 });
 
-if (flags.help) {
-  console.log(HELP);
-  Deno.exit(0);
-}
-
-function fail(message: string): never {
-  console.error(`baselines: ${message}\n\n${HELP}`);
-  Deno.exit(2);
-}
+const fail: Fail = failer("baselines");
 
 function integer(name: string, text: string, min: number): number {
   const v = Number(text);

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import {
   availableBackends,
   type BackendName,
@@ -28,26 +28,32 @@ import { Rng } from "../src/core/rng.ts";
 import { exists } from "../src/io/fs.ts";
 import { loadManifest, resolveModel } from "../src/models/manifest.ts";
 
-const { values } = parseArgs({
-  options: {
-    batches: { type: "string", default: "5,25,100" },
-    backends: { type: "string", default: "" },
-    threads: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
-    seconds: { type: "string", default: "1.5" },
-    target: { type: "string", default: "" },
-    generator: { type: "string", default: "" },
-    layer: { type: "string", default: "layer2.1.sn2" },
-    "no-torch": { type: "boolean", default: false },
-    levers: { type: "boolean", default: false },
-    json: { type: "boolean", default: false },
-    python: { type: "string", default: "/usr/bin/python3" },
-  },
+const help =
+  `Usage: deno run -A scripts/bench.ts [--batches 5,25,100] [--backends wasm,native,webgpu]
+  [--threads N] [--seconds 1.5] [--target PATH] [--generator PATH] [--layer layer2.1.sn2]
+  [--no-torch] [--levers] [--json] [--python /usr/bin/python3]
+
+Evaluations per second of generator + target on every backend that runs here, at each batch
+size, beside PyTorch eager mode on the same thread count (best of 5 rounds of --seconds each).
+--levers adds the session settings tried at one batch size.`;
+const fail: Fail = failer("bench");
+const { values } = parseCommandLine("bench", help, {
+  batches: { type: "string", default: "5,25,100" },
+  backends: { type: "string", default: "" },
+  threads: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
+  seconds: { type: "string", default: "1.5" },
+  target: { type: "string", default: "" },
+  generator: { type: "string", default: "" },
+  layer: { type: "string", default: "layer2.1.sn2" },
+  "no-torch": { type: "boolean", default: false },
+  levers: { type: "boolean", default: false },
+  json: { type: "boolean", default: false },
+  python: { type: "string", default: "/usr/bin/python3" },
 });
 const batches = values.batches.split(",").map(Number);
 const threads = Number(values.threads), seconds = Number(values.seconds);
 if (batches.some((b) => !Number.isInteger(b) || b < 1) || !(threads >= 1) || !(seconds > 0)) {
-  console.error("--batches, --threads and --seconds must be positive numbers");
-  Deno.exit(2);
+  fail("--batches, --threads and --seconds must be positive numbers");
 }
 const log = (s: string) => values.json ? console.error(s) : console.log(s);
 const loadavg = () => {

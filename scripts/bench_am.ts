@@ -19,7 +19,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import { chartPng, chartSvg, type Series } from "../src/io/plot.ts";
 import {
   bestAt,
@@ -57,31 +57,21 @@ const HELP = `Usage: deno run -A scripts/bench_am.ts [options]
                       fall in the panel (the cells column says how many there are)
 `;
 
-const { values: v } = parseArgs({
-  options: {
-    methods: { type: "string", default: "cma-diag,portfolio,tt-b" },
-    method: { type: "string", multiple: true, default: [] },
-    layers: { type: "string", default: "sn1,layer1.0.sn1,layer2.1.sn2,layer4.1.sn2" },
-    neurons: { type: "string", default: "0-7" },
-    configs: { type: "string", default: Object.keys(PANEL_CONFIGS).join(",") },
-    seeds: { type: "string", default: "3" },
-    budgets: { type: "string", default: "2000,10000" },
-    "t50-layer": { type: "string", default: "layer2.1.sn2" },
-    "t50-seeds": { type: "string", default: "1" },
-    out: { type: "string", default: "runs/bench_am" },
-    resume: { type: "string", multiple: true, default: [] },
-    report: { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  },
+const { values: v } = parseCommandLine("bench_am", HELP, {
+  methods: { type: "string", default: "cma-diag,portfolio,tt-b" },
+  method: { type: "string", multiple: true, default: [] },
+  layers: { type: "string", default: "sn1,layer1.0.sn1,layer2.1.sn2,layer4.1.sn2" },
+  neurons: { type: "string", default: "0-7" },
+  configs: { type: "string", default: Object.keys(PANEL_CONFIGS).join(",") },
+  seeds: { type: "string", default: "3" },
+  budgets: { type: "string", default: "2000,10000" },
+  "t50-layer": { type: "string", default: "layer2.1.sn2" },
+  "t50-seeds": { type: "string", default: "1" },
+  out: { type: "string", default: "runs/bench_am" },
+  resume: { type: "string", multiple: true, default: [] },
+  report: { type: "boolean", default: false },
 });
-if (v.help) {
-  console.log(HELP);
-  Deno.exit(0);
-}
-function fail(message: string): never {
-  console.error(`bench_am: ${message}\n\n${HELP}`);
-  Deno.exit(2);
-}
+const fail: Fail = failer("bench_am");
 const count = (flag: string, text: string) => {
   const x = Number(text);
   if (!Number.isInteger(x) || x < 1) fail(`--${flag} must be an integer >= 1, got "${text}"`);

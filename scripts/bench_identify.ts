@@ -11,17 +11,20 @@
  */
 
 import process from "node:process";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../src/io/cli.ts";
 import { identify, randomNetwork, recordNetwork } from "../src/identify/mod.ts";
 
-const { values: v } = parseArgs({
-  args: Deno.args,
-  options: {
-    neurons: { type: "string", default: "20,50,100" },
-    steps: { type: "string", default: "500,1000,2000" },
-    inputs: { type: "string", default: "50" },
-    workers: { type: "string" },
-  },
+const help =
+  `Usage: deno run -A scripts/bench_identify.ts [--neurons 20,50,100] [--steps 500,1000,2000]
+  [--inputs 50] [--workers N]
+
+Identification time against the neurons N and the recorded steps T on synthetic recurrent LIF
+networks, with each run's ratio to the first.`;
+const { values: v } = parseCommandLine("bench_identify", help, {
+  neurons: { type: "string", default: "20,50,100" },
+  steps: { type: "string", default: "500,1000,2000" },
+  inputs: { type: "string", default: "50" },
+  workers: { type: "string" },
 });
 const list = (s: string) => s.split(",").map(Number);
 const m = Number(v.inputs), workers = v.workers ? Number(v.workers) : undefined;

@@ -8,19 +8,21 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../src/io/cli.ts";
 import { FASHION_MNIST_DIR, readIdxDataset } from "../src/data/idx.ts";
 import { openModel } from "../src/models/mei.ts";
 import { type BackendChoice, openSession } from "../src/runtime/mod.ts";
 import { scanImages } from "../src/analysis/natural.ts";
 
-const { values: v } = parseArgs({
-  options: {
-    images: { type: "string", default: "2000" },
-    backend: { type: "string", default: "native" },
-    target: { type: "string", default: "sresnet18@8" },
-    layers: { type: "string", default: "sn1,layer4.1.sn2" },
-  },
+const help = `Usage: deno run -A scripts/bench_natural.ts [--images 2000] [--backend native]
+  [--target sresnet18@8] [--layers sn1,layer4.1.sn2]
+
+Images per second of the natural-image scan against the bare batched session, and their ratio.`;
+const { values: v } = parseCommandLine("bench_natural", help, {
+  images: { type: "string", default: "2000" },
+  backend: { type: "string", default: "native" },
+  target: { type: "string", default: "sresnet18@8" },
+  layers: { type: "string", default: "sn1,layer4.1.sn2" },
 });
 const n = Number(v.images), layers = v.layers.split(",");
 const full = await readIdxDataset(FASHION_MNIST_DIR, "test");

@@ -10,17 +10,21 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import { DatabaseSync } from "node:sqlite";
 
-const { values: v } = parseArgs({
-  args: Deno.args,
-  options: { posts: { type: "string", default: "250" }, clients: { type: "string", default: "8" } },
+const help = `Usage: deno run -A scripts/bench_serve.ts [--posts 250] [--clients 8]
+
+Responses accepted per second by scripts/serve.ts with concurrent clients on loopback, with
+POST latencies, beside the cost of one bare SQLite commit.`;
+const fail: Fail = failer("bench_serve");
+const { values: v } = parseCommandLine("bench_serve", help, {
+  posts: { type: "string", default: "250" },
+  clients: { type: "string", default: "8" },
 });
 const posts = Number(v.posts), clients = Number(v.clients);
 if (!Number.isInteger(posts) || posts < 10 || !Number.isInteger(clients) || clients < 1) {
-  console.error("bench_serve: --posts must be an integer >= 10 and --clients >= 1");
-  Deno.exit(2);
+  fail("--posts must be an integer >= 10 and --clients >= 1");
 }
 const repo = new URL("..", import.meta.url).pathname;
 const data = await Deno.makeTempDir({ prefix: "bench-serve-" });

@@ -15,20 +15,25 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import { defaultSettings, runMei } from "../src/models/mei.ts";
 import { prepareSweep, runSweep } from "../src/sweep/run.ts";
 import { normalizeSpec } from "../src/sweep/spec.ts";
 
-const { values } = parseArgs({
-  options: {
-    target: { type: "string", default: "sresnet18@8" },
-    layer: { type: "string", default: defaultSettings.layer },
-    budget: { type: "string", default: "500" },
-    seeds: { type: "string", default: "4" },
-    "memory-searches": { type: "string", default: "10000" },
-    json: { type: "boolean", default: false },
-  },
+const help =
+  `Usage: deno run -A scripts/bench_sweep.ts [--target sresnet18@8] [--layer layer2.1.sn2]
+  [--budget 500] [--seeds 4] [--memory-searches 10000] [--json]
+
+Sweep throughput on 1 and 2 workers as ratios to one scripts/mei.ts search, and the resident
+memory of a sweep of many tiny searches. Sweeps go to a temporary folder that is removed.`;
+const fail: Fail = failer("bench_sweep");
+const { values } = parseCommandLine("bench_sweep", help, {
+  target: { type: "string", default: "sresnet18@8" },
+  layer: { type: "string", default: defaultSettings.layer },
+  budget: { type: "string", default: "500" },
+  seeds: { type: "string", default: "4" },
+  "memory-searches": { type: "string", default: "10000" },
+  json: { type: "boolean", default: false },
 });
 const budget = Number(values.budget), seeds = Number(values.seeds);
 const memorySearches = Number(values["memory-searches"]);
@@ -39,8 +44,7 @@ for (
   ]] as const
 ) {
   if (!Number.isInteger(v) || v < 1) {
-    console.error(`bench_sweep: ${name} must be a positive integer`);
-    Deno.exit(2);
+    fail(`${name} must be a positive integer`);
   }
 }
 const log = (s: string) => values.json ? console.error(s) : console.log(s);

@@ -12,28 +12,31 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import { imagesPerSecond } from "../src/bench/throughput.ts";
 import { openProblem } from "../src/models/problem.ts";
 import { checkSettings, defaultSettings, type MeiSettings } from "../src/models/settings.ts";
 import type { FromWorker, ToWorker } from "../src/web/_messages.ts";
 import { openPage } from "./_browser.ts";
 
-const { values } = parseArgs({
-  options: {
-    batch: { type: "string", default: "25" },
-    seconds: { type: "string", default: "2" },
-    warmup: { type: "string", default: "10" },
-    json: { type: "boolean", default: false },
-    // Internal: time one Deno configuration in this process and print it as JSON.
-    one: { type: "string" },
-  },
+const help =
+  `Usage: deno run -A scripts/bench_web.ts [--batch 25] [--seconds 2] [--warmup 10] [--json]
+
+Images per second of the default MEI problem in the web page's worker in headless Chromium
+beside the same figures under Deno, with the page/Deno ratios.`;
+const fail: Fail = failer("bench_web");
+const { values } = parseCommandLine("bench_web", help, {
+  batch: { type: "string", default: "25" },
+  seconds: { type: "string", default: "2" },
+  warmup: { type: "string", default: "10" },
+  json: { type: "boolean", default: false },
+  // Internal: time one Deno configuration in this process and print it as JSON.
+  one: { type: "string" },
 });
 const batch = Number(values.batch), seconds = Number(values.seconds);
 const warmup = Number(values.warmup);
 if (!Number.isInteger(batch) || batch < 1 || !(seconds > 0) || !(warmup >= 0)) {
-  console.error("bench_web: --batch must be an integer >= 1, --seconds > 0 and --warmup >= 0");
-  Deno.exit(2);
+  fail("--batch must be an integer >= 1, --seconds > 0 and --warmup >= 0");
 }
 
 /** A configuration: backend and threads. */

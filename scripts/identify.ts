@@ -12,7 +12,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import { encodeNpy } from "../src/io/npy.ts";
 import { RunFolder } from "../src/io/run_folder.ts";
 import {
@@ -69,45 +69,27 @@ Writes weights.npy ([N, K], or [N, sources, D + 1] with delays; sources are the 
 the neurons if --recurrent), biases.npy, margins.npy and report.json.
 Exit codes: 0 done, 2 bad input or spikes that no weights reproduce.`;
 
-function fail(message: string): never {
-  console.error(`identify: ${message}`);
-  Deno.exit(2);
-}
+const fail: Fail = failer("identify");
 
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    options: {
-      spikes: { type: "string" },
-      inputs: { type: "string" },
-      "input-kind": { type: "string", default: "spikes" },
-      recurrent: { type: "boolean", default: false },
-      potentials: { type: "string" },
-      model: { type: "string", default: "lif" },
-      leak: { type: "string" },
-      threshold: { type: "string" },
-      delays: { type: "string" },
-      holdout: { type: "string", default: "0.2" },
-      "true-weights": { type: "string" },
-      "true-biases": { type: "string" },
-      workers: { type: "string" },
-      "allow-unmet": { type: "boolean", default: false },
-      out: { type: "string", default: "runs" },
-      name: { type: "string" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  });
-} catch (e) {
-  fail(`${(e as Error).message} (see --help)`);
-}
-const v = args.values;
-if (v.help) {
-  console.log(help);
-  Deno.exit(0);
-}
+const { values: v } = parseCommandLine("identify", help, {
+  spikes: { type: "string" },
+  inputs: { type: "string" },
+  "input-kind": { type: "string", default: "spikes" },
+  recurrent: { type: "boolean", default: false },
+  potentials: { type: "string" },
+  model: { type: "string", default: "lif" },
+  leak: { type: "string" },
+  threshold: { type: "string" },
+  delays: { type: "string" },
+  holdout: { type: "string", default: "0.2" },
+  "true-weights": { type: "string" },
+  "true-biases": { type: "string" },
+  workers: { type: "string" },
+  "allow-unmet": { type: "boolean", default: false },
+  out: { type: "string", default: "runs" },
+  name: { type: "string" },
+  json: { type: "boolean", default: false },
+});
 
 function num(text: string | undefined, what: string, ok: (x: number) => boolean, valid: string) {
   if (text === undefined) return undefined;

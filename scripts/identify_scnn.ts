@@ -13,8 +13,8 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { FASHION_MNIST_DIR, readIdxDataset } from "../src/data/idx.ts";
+import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import { encodeNpy } from "../src/io/npy.ts";
 import { readInitializer } from "../src/onnx/model.ts";
 import { openSession } from "../src/runtime/mod.ts";
@@ -26,31 +26,21 @@ const INPUT_SPIKES = "/model/sn3/Reshape_1_output_0"; // [T * B, 128], time-majo
 const OUTPUT_SPIKES = "/model/sn4/Concat_1_output_0"; // [T, B, 10]
 const POTENTIALS = ["Sub", "Sub_2", "Sub_4", "Sub_6"].map((s) => `/model/sn4/${s}_output_0`);
 
-const { values: v } = parseArgs({
-  args: Deno.args,
-  options: {
-    images: { type: "string", default: "3000" },
-    out: { type: "string", default: "runs/scnn_fc2" },
-    batch: { type: "string", default: "250" },
-    help: { type: "boolean", short: "h" },
-  },
+const help = "Usage: deno run -A scripts/identify_scnn.ts [--images N] [--out DIR] [--batch B]\n" +
+  "Writes inputs.npy [N, 4, 128], spikes.npy [N, 4, 10], potentials.npy [N, 4, 10],\n" +
+  "true_weights.npy [10, 128] and true_biases.npy [10] of the spiking CNN's fc2/sn4 layer.";
+const fail: Fail = failer("identify_scnn");
+const { values: v } = parseCommandLine("identify_scnn", help, {
+  images: { type: "string", default: "3000" },
+  out: { type: "string", default: "runs/scnn_fc2" },
+  batch: { type: "string", default: "250" },
 });
-if (v.help) {
-  console.log(
-    "Usage: deno run -A scripts/identify_scnn.ts [--images N] [--out DIR] [--batch B]\n" +
-      "Writes inputs.npy [N, 4, 128], spikes.npy [N, 4, 10], potentials.npy [N, 4, 10],\n" +
-      "true_weights.npy [10, 128] and true_biases.npy [10] of the spiking CNN's fc2/sn4 layer.",
-  );
-  Deno.exit(0);
-}
 const n = Number(v.images), batch = Number(v.batch);
 if (!Number.isInteger(n) || n < 1 || n > 10000) {
-  console.error(`identify_scnn: --images must be an integer in 1..10000, got "${v.images}"`);
-  Deno.exit(2);
+  fail(`--images must be an integer in 1..10000, got "${v.images}"`);
 }
 if (!Number.isInteger(batch) || batch < 1) {
-  console.error(`identify_scnn: --batch must be a positive integer, got "${v.batch}"`);
-  Deno.exit(2);
+  fail(`--batch must be a positive integer, got "${v.batch}"`);
 }
 
 const test = await readIdxDataset(FASHION_MNIST_DIR, "test");

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import { encodeNpy } from "../src/io/npy.ts";
 import { figurePng, figureSvg } from "../src/io/plot.ts";
 import {
@@ -24,36 +24,27 @@ import {
   simulateTrial,
 } from "../src/identify/mod.ts";
 
-const { values: v } = parseArgs({
-  args: Deno.args,
-  options: {
-    write: { type: "string" },
-    curve: { type: "boolean", default: false },
-    neurons: { type: "string", default: "20" },
-    inputs: { type: "string", default: "30" },
-    trials: { type: "string", default: "10" },
-    steps: { type: "string", default: "500" },
-    rate: { type: "string", default: "0.1" },
-    seed: { type: "string", default: "1" },
-    lengths: { type: "string", default: "250,500,1000,2000,4000,8000" },
-    figure: { type: "string", default: "docs/identify_error_vs_T" },
-    help: { type: "boolean", short: "h" },
-  },
+const help =
+  "Usage: deno run -A scripts/identify_synthetic.ts (--write DIR | --curve) [--neurons N]\n" +
+  "  [--inputs M] [--trials R] [--steps T] [--rate P] [--seed S]\n" +
+  "  [--lengths L1,L2,...] (steps of fitting data, --curve) [--figure PATH_WITHOUT_EXT]";
+const fail: Fail = failer("identify_synthetic");
+const { values: v } = parseCommandLine("identify_synthetic", help, {
+  write: { type: "string" },
+  curve: { type: "boolean", default: false },
+  neurons: { type: "string", default: "20" },
+  inputs: { type: "string", default: "30" },
+  trials: { type: "string", default: "10" },
+  steps: { type: "string", default: "500" },
+  rate: { type: "string", default: "0.1" },
+  seed: { type: "string", default: "1" },
+  lengths: { type: "string", default: "250,500,1000,2000,4000,8000" },
+  figure: { type: "string", default: "docs/identify_error_vs_T" },
 });
-if (v.help || (!v.write && !v.curve)) {
-  console.log(
-    "Usage: deno run -A scripts/identify_synthetic.ts (--write DIR | --curve) [--neurons N]\n" +
-      "  [--inputs M] [--trials R] [--steps T] [--rate P] [--seed S]\n" +
-      "  [--lengths L1,L2,...] (steps of fitting data, --curve) [--figure PATH_WITHOUT_EXT]",
-  );
-  Deno.exit(v.help ? 0 : 2);
-}
+if (!v.write && !v.curve) fail("give --write DIR or --curve (see --help)");
 const int = (s: string, what: string) => {
   const x = Number(s);
-  if (!Number.isInteger(x) || x < 1) {
-    console.error(`identify_synthetic: ${what} must be a positive integer, got "${s}"`);
-    Deno.exit(2);
-  }
+  if (!Number.isInteger(x) || x < 1) fail(`${what} must be a positive integer, got "${s}"`);
   return x;
 };
 const n = int(v.neurons, "--neurons"), m = int(v.inputs, "--inputs");

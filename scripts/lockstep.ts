@@ -11,23 +11,28 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../src/io/cli.ts";
 import { chartPng, chartSvg, type Series } from "../src/io/plot.ts";
 import { defaultSettings, type MeiSettings, runMei } from "../src/models/mei.ts";
 
-const { values: v } = parseArgs({
-  options: {
-    generator: { type: "string" },
-    target: { type: "string" },
-    layer: { type: "string" },
-    neurons: { type: "string", default: "0-15" },
-    method: { type: "string" },
-    budget: { type: "string", default: "2000" },
-    seed: { type: "string", default: "0" },
-    "grid-size": { type: "string" },
-    backend: { type: "string" },
-    out: { type: "string", default: "runs/lockstep" },
-  },
+const help =
+  `Usage: deno run -A scripts/lockstep.ts [--neurons 0-15] [--budget 2000] [--method NAME]
+  [--generator NAME] [--target NAME] [--layer NAME] [--seed 0] [--grid-size N]
+  [--backend auto|wasm|webgpu|native] [--out runs/lockstep]
+
+Runs the same neurons in lockstep twice, independently and shared, and compares the activation
+reached per image shown: a markdown table, and lockstep.svg / .png / .json in --out.`;
+const { values: v } = parseCommandLine("lockstep", help, {
+  generator: { type: "string" },
+  target: { type: "string" },
+  layer: { type: "string" },
+  neurons: { type: "string", default: "0-15" },
+  method: { type: "string" },
+  budget: { type: "string", default: "2000" },
+  seed: { type: "string", default: "0" },
+  "grid-size": { type: "string" },
+  backend: { type: "string" },
+  out: { type: "string", default: "runs/lockstep" },
 });
 const settings: MeiSettings = {
   ...defaultSettings,

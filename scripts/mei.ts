@@ -12,7 +12,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import { ProgressBar } from "../src/io/progress.ts";
 import { RunFolder } from "../src/io/run_folder.ts";
 import { type MeiRun, runMei, runName } from "../src/models/mei.ts";
@@ -25,7 +25,6 @@ import {
 } from "../src/models/settings.ts";
 import { methodNames } from "../src/optim/registry.ts";
 import { listTargetLayers } from "../src/models/layers.ts";
-import { closeMatches } from "../src/runtime/mod.ts";
 
 const help = `Usage: deno run -A scripts/mei.ts [options]
 
@@ -70,10 +69,7 @@ Running
 
 Exit codes: 0 done, 2 bad input, 130 interrupted (results so far are saved).`;
 
-function fail(message: string): never {
-  console.error(`mei: ${message}`);
-  Deno.exit(2);
-}
+const fail: Fail = failer("mei");
 
 const options = {
   generator: { type: "string" },
@@ -100,60 +96,14 @@ const options = {
   name: { type: "string" },
   replay: { type: "string" },
   json: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
 } as const;
-
-/**
- * The arguments with `--option value` joined into `--option=value` for options that take a
- * value, so values that start with a dash (`--range -4,4`, `--neurons -1`) reach the checks.
- */
-function joinValues(args: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const name = args[i].startsWith("--") ? args[i].slice(2) : "";
-    const takesValue = (options as Record<string, { type: string }>)[name]?.type === "string";
-    if (takesValue && i + 1 < args.length) out.push(`${args[i]}=${args[++i]}`);
-    else out.push(args[i]);
-  }
-  return out;
-}
-
-/** parseArgs' errors in one line each, with the closest option for a misspelt one. */
-function argumentError(e: Error): string {
-  const code = (e as Error & { code?: string }).code;
-  const option = /'(-[^' ]+)/.exec(e.message)?.[1] ?? "";
-  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-    const close = closeMatches(option.replace(/^-+/, "").split("=")[0], Object.keys(options), 1);
-    return `unknown option ${option}` + (close.length ? `; did you mean --${close[0]}?` : "");
-  }
-  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-    return /argument missing/.test(e.message)
-      ? `option ${option.split(" ")[0]} needs a value`
-      : `option ${option.split(" ")[0]} takes no value`;
-  }
-  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
-    const arg = /'([^']*)'/.exec(e.message)?.[1] ?? "";
-    return `unexpected argument "${arg}" (options start with --)`;
-  }
-  return e.message.split("\n")[0];
-}
 
 /** An argument as a POSIX shell reads it back: quoted when it holds anything but safe characters. */
 function shellWord(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'"'"'`)}'`;
 }
 
-let args;
-try {
-  args = parseArgs({ args: joinValues(Deno.args), options, strict: true });
-} catch (e) {
-  fail(`${argumentError(e as Error)} (see --help)`);
-}
-const v = args.values;
-if (v.help) {
-  console.log(help);
-  Deno.exit(0);
-}
+const { values: v } = parseCommandLine("mei", help, options);
 
 let settings: MeiSettings;
 try {

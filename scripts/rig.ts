@@ -14,6 +14,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { type Fail, failer } from "../src/io/cli.ts";
 import { Rng } from "../src/core/rng.ts";
 import { openProblem } from "../src/models/problem.ts";
 import {
@@ -67,10 +68,7 @@ The animal
 
 Exit codes: 0 done, 1 the server refused or vanished, 2 bad input.`;
 
-function fail(message: string): never {
-  console.error(`rig: ${message}`);
-  Deno.exit(2);
-}
+const fail: Fail = failer("rig");
 
 let args;
 try {

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import { Bridge } from "../src/serve/bridge.ts";
 import { Generators } from "../src/serve/generators.ts";
 import { createHandler, ensureToken, MAX_BODY } from "../src/serve/server.ts";
@@ -46,41 +46,23 @@ every request must carry "Authorization: Bearer <token>".
 
 Exit codes: 0 stopped (SIGINT/SIGTERM), 2 bad input.`;
 
-function fail(message: string): never {
-  console.error(`serve: ${message}`);
-  Deno.exit(2);
-}
+const fail: Fail = failer("serve");
 
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    options: {
-      data: { type: "string", default: "serve-data" },
-      port: { type: "string", default: "8700" },
-      host: { type: "string", default: "127.0.0.1" },
-      "allow-remote": { type: "boolean" },
-      generator: { type: "string", multiple: true },
-      "models-dir": { type: "string" },
-      backend: { type: "string", default: "auto" },
-      threads: { type: "string" },
-      "max-body": { type: "string", default: String(MAX_BODY) },
-      rate: { type: "string", default: "2000" },
-      "body-timeout": { type: "string", default: "10000" },
-      bridge: { type: "string" },
-      "bridge-poll": { type: "string", default: "100" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  });
-} catch (e) {
-  fail(`${(e as Error).message} (see --help)`);
-}
-const v = args.values;
-if (v.help) {
-  console.log(help);
-  Deno.exit(0);
-}
+const { values: v } = parseCommandLine("serve", help, {
+  data: { type: "string", default: "serve-data" },
+  port: { type: "string", default: "8700" },
+  host: { type: "string", default: "127.0.0.1" },
+  "allow-remote": { type: "boolean" },
+  generator: { type: "string", multiple: true },
+  "models-dir": { type: "string" },
+  backend: { type: "string", default: "auto" },
+  threads: { type: "string" },
+  "max-body": { type: "string", default: String(MAX_BODY) },
+  rate: { type: "string", default: "2000" },
+  "body-timeout": { type: "string", default: "10000" },
+  bridge: { type: "string" },
+  "bridge-poll": { type: "string", default: "100" },
+});
 
 function integer(text: string, what: string, min: number): number {
   const n = Number(text);

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import { ProgressBar } from "../src/io/progress.ts";
 import { mergeSweeps } from "../src/sweep/merge.ts";
 import { parseShard } from "../src/sweep/plan.ts";
@@ -55,10 +55,7 @@ Running
 
 Exit codes: 0 done, 1 failed, 2 bad input (nothing written), 130 interrupted (records kept).`;
 
-function fail(message: string): never {
-  console.error(`sweep: ${message}`);
-  Deno.exit(2);
-}
+const fail: Fail = failer("sweep");
 
 const specFlags = SPEC_FIELDS.map((f) => f.replace("_", "-"));
 
@@ -80,34 +77,19 @@ if (Deno.args[0] === "merge") {
   Deno.exit(0);
 }
 
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    options: {
-      spec: { type: "string" },
-      ...Object.fromEntries(specFlags.map((f) => [f, { type: "string" as const }])),
-      out: { type: "string" },
-      resume: { type: "boolean" },
-      workers: { type: "string", default: "1" },
-      threads: { type: "string" },
-      shard: { type: "string" },
-      shards: { type: "string" },
-      backend: { type: "string", default: "auto" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-} catch (e) {
-  fail(`${(e as Error).message} (see --help)`);
-}
+const args = parseCommandLine("sweep", help, {
+  spec: { type: "string" },
+  ...Object.fromEntries(specFlags.map((f) => [f, { type: "string" as const }])),
+  out: { type: "string" },
+  resume: { type: "boolean" },
+  workers: { type: "string", default: "1" },
+  threads: { type: "string" },
+  shard: { type: "string" },
+  shards: { type: "string" },
+  backend: { type: "string", default: "auto" },
+  json: { type: "boolean" },
+});
 const v = args.values as Record<string, string | boolean | undefined>;
-if (v.help) {
-  console.log(help);
-  Deno.exit(0);
-}
 
 function count(text: string | undefined, what: string): number | undefined {
   if (text === undefined) return undefined;

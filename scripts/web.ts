@@ -10,7 +10,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import { copyOrt } from "./build_web.ts";
 
 const root = new URL("../", import.meta.url);
@@ -62,14 +62,15 @@ export async function serveFile(request: Request): Promise<Response> {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: { port: { type: "string", default: "8000" } },
-  });
+  const help = `Usage: deno task web [--port 8000]
+
+Serves the web page (web/) and the shipped models (models/) on 127.0.0.1 with the headers of
+cross-origin isolation; --port 0 takes any free port.`;
+  const fail: Fail = failer("web");
+  const { values } = parseCommandLine("web", help, { port: { type: "string", default: "8000" } });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`web: --port must be an integer from 0 to 65535, got "${values.port}"`);
-    Deno.exit(2);
+    fail(`--port must be an integer from 0 to 65535, got "${values.port}"`);
   }
   await copyOrt();
   try {
@@ -80,7 +81,6 @@ if (import.meta.main) {
     }, serveFile);
   } catch (e) {
     if (!(e instanceof Deno.errors.AddrInUse)) throw e;
-    console.error(`web: port ${port} is in use; pick another with --port N (0: any free port)`);
-    Deno.exit(2);
+    fail(`port ${port} is in use; pick another with --port N (0: any free port)`);
   }
 }
