@@ -13,8 +13,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { type Fail, failer } from "../src/io/cli.ts";
+import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import { Rng } from "../src/core/rng.ts";
 import { openProblem } from "../src/models/problem.ts";
 import {
@@ -70,52 +69,37 @@ Exit codes: 0 done, 1 the server refused or vanished, 2 bad input.`;
 
 const fail: Fail = failer("rig");
 
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    options: {
-      server: { type: "string", default: "http://127.0.0.1:8700" },
-      "token-file": { type: "string", default: "serve-data/token" },
-      bridge: { type: "string" },
-      search: { type: "string" },
-      patience: { type: "string", default: "120" },
-      generator: { type: "string", default: "sngan" },
-      method: { type: "string", default: "tt-b" },
-      param: { type: "string", multiple: true },
-      budget: { type: "string", default: "2000" },
-      seed: { type: "string", default: "0" },
-      "batch-size": { type: "string", default: "25" },
-      grid: { type: "string", default: "uniform" },
-      "grid-size": { type: "string", default: "64" },
-      range: { type: "string", default: "-4,4" },
-      name: { type: "string" },
-      target: { type: "string", default: "sresnet18" },
-      layer: { type: "string", default: "layer2.1.sn2" },
-      neuron: { type: "string", default: "0" },
-      unit: { type: "string", default: "channel" },
-      position: { type: "string" },
-      "generator-file": { type: "string" },
-      "models-dir": { type: "string" },
-      backend: { type: "string", default: "auto" },
-      noise: { type: "string", default: "0" },
-      repeats: { type: "string", default: "1" },
-      drop: { type: "string", default: "0" },
-      latency: { type: "string", default: "0" },
-      "rig-seed": { type: "string", default: "1" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  });
-} catch (e) {
-  fail(`${(e as Error).message} (see --help)`);
-}
-const v = args.values;
-if (v.help) {
-  console.log(help);
-  Deno.exit(0);
-}
+const { values: v } = parseCommandLine("rig", help, {
+  server: { type: "string", default: "http://127.0.0.1:8700" },
+  "token-file": { type: "string", default: "serve-data/token" },
+  bridge: { type: "string" },
+  search: { type: "string" },
+  patience: { type: "string", default: "120" },
+  generator: { type: "string", default: "sngan" },
+  method: { type: "string", default: "tt-b" },
+  param: { type: "string", multiple: true },
+  budget: { type: "string", default: "2000" },
+  seed: { type: "string", default: "0" },
+  "batch-size": { type: "string", default: "25" },
+  grid: { type: "string", default: "uniform" },
+  "grid-size": { type: "string", default: "64" },
+  range: { type: "string", default: "-4,4" },
+  name: { type: "string" },
+  target: { type: "string", default: "sresnet18" },
+  layer: { type: "string", default: "layer2.1.sn2" },
+  neuron: { type: "string", default: "0" },
+  unit: { type: "string", default: "channel" },
+  position: { type: "string" },
+  "generator-file": { type: "string" },
+  "models-dir": { type: "string" },
+  backend: { type: "string", default: "auto" },
+  noise: { type: "string", default: "0" },
+  repeats: { type: "string", default: "1" },
+  drop: { type: "string", default: "0" },
+  latency: { type: "string", default: "0" },
+  "rig-seed": { type: "string", default: "1" },
+  json: { type: "boolean" },
+});
 
 function num(text: string, what: string, min: number, max = Infinity, int = false): number {
   const n = Number(text);
