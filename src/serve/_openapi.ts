@@ -1,5 +1,8 @@
 // The OpenAPI 3.1 description of the server's HTTP API, served at GET /openapi.json.
 
+import { defaultSettings, LIMITS } from "../models/settings.ts";
+import { MAX_BATCH, MAX_BUDGET } from "./spec.ts";
+
 const json = (schema: unknown) => ({ content: { "application/json": { schema } } });
 const error = {
   description: "refused; nothing changed",
@@ -135,17 +138,22 @@ export const openapi = {
           generator: { type: "string", description: "e.g. sngan, vqvae" },
           method: { type: "string", description: "any registered optimizer, e.g. tt-b" },
           params: { type: "object" },
-          budget: { type: "integer", minimum: 1, maximum: 1000000 },
+          budget: { type: "integer", minimum: 1, maximum: MAX_BUDGET },
           seed: { type: "integer", minimum: 0, default: 0 },
-          batchSize: { type: "integer", minimum: 1, maximum: 1000, default: 25 },
+          batchSize: { type: "integer", minimum: 1, maximum: MAX_BATCH, default: 25 },
           grid: { enum: ["uniform", "gaussian"], default: "uniform" },
-          gridSize: { type: "integer", minimum: 2, default: 64 },
+          gridSize: {
+            type: "integer",
+            minimum: LIMITS.gridSize[0],
+            maximum: LIMITS.gridSize[1],
+            default: defaultSettings.gridSize,
+          },
           range: {
             type: "array",
             items: { type: "number" },
             minItems: 2,
             maxItems: 2,
-            default: [-4, 4],
+            default: defaultSettings.range,
           },
         },
       },

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { defaultSettings, LIMITS } from "../models/settings.ts";
 import { getMethod } from "../optim/registry.ts";
 import { HttpError } from "./errors.ts";
 
@@ -120,7 +121,7 @@ export function parseSpec(body: unknown): SearchSpec {
   if (grid !== "uniform" && grid !== "gaussian") {
     throw bad(`grid must be "uniform" or "gaussian", got ${JSON.stringify(grid)}`);
   }
-  const range = body.range ?? [-4, 4];
+  const range = body.range ?? defaultSettings.range;
   if (!Array.isArray(range) || range.length !== 2) throw bad("range must be [low, high]");
   const [lo, hi] = [finite(range[0], "range[0]"), finite(range[1], "range[1]")];
   if (!(lo < hi)) throw bad(`range must have low < high, got [${lo}, ${hi}]`);
@@ -133,7 +134,7 @@ export function parseSpec(body: unknown): SearchSpec {
     seed: integer(body.seed ?? 0, "seed", 0, 2 ** 31 - 1),
     batchSize: integer(body.batchSize ?? 25, "batchSize", 1, MAX_BATCH),
     grid,
-    gridSize: integer(body.gridSize ?? 64, "gridSize", 2, 65536),
+    gridSize: integer(body.gridSize ?? defaultSettings.gridSize, "gridSize", ...LIMITS.gridSize),
     range: [lo, hi],
   };
 }
