@@ -1,6 +1,7 @@
 /**
- * The optimizer's share of a search: runs the default MEI search (`scripts/mei.ts` without
- * flags: SN-GAN, layer2.1.sn2 channel 0, tt-b, 10,000 evaluations) on each given target and
+ * The tensor-train optimizer's share of a search: runs the default MEI search with tt-b
+ * (`scripts/mei.ts --method tt-b`: SN-GAN, layer2.1.sn2 channel 0, 10,000 evaluations) on each
+ * given target and
  * prints, per step of K images, the network's and the optimizer's milliseconds and the
  * optimizer's share of the search (`timings` of run.json). Nothing is written.
  *
@@ -15,7 +16,7 @@ import { defaultSettings, runMei } from "../src/models/mei.ts";
 const help = `Usage: deno run -A scripts/bench_search.ts [--targets sresnet18,sresnet18t50]
   [--budget 10000] [--backend auto] [--json]
 
-The network's and the optimizer's milliseconds per step of the default MEI search on each
+The network's and the optimizer's milliseconds per step of the default MEI search with tt-b on each
 target, and the optimizer's share. Nothing is written.`;
 const fail: Fail = failer("bench_search");
 const { values } = parseCommandLine("bench_search", help, {
@@ -35,6 +36,7 @@ for (const target of values.targets.split(",")) {
   log(`  searching on ${target} ...`);
   const run = await runMei({
     ...defaultSettings,
+    method: "tt-b",
     target,
     budget,
     backend: values.backend as typeof defaultSettings.backend,

@@ -48,7 +48,7 @@ Neurons
                           logit or probability (of a class: --neurons = class) [channel]
   --position Y,X          position of spatial units
 Search
-  --method NAME           optimizer: ${methodNames().join(", ")}  [tt-b]
+  --method NAME           optimizer: ${methodNames().join(", ")}  [cma-diag]
   --param KEY=VALUE       method parameter (repeatable), e.g. --param k=50
   --budget N              evaluations per neuron                              [10000]
   --seed N                seed; the same seed and backend give the same run   [0]

@@ -33,7 +33,7 @@ Spec (flags, or a JSON file with the same fields in snake_case)
   --targets LIST          shipped name@epoch (sresnet18@8) or .onnx paths, comma-separated
   --layers LIST           layers of the targets, comma-separated
   --neurons LIST          12 | 1,5,9 | 0-15 | all (of every layer)
-  --methods LIST          optimizers                                          [tt-b]
+  --methods LIST          optimizers                                      [cma-diag]
   --seeds LIST            seeds                                               [0]
   --noise LIST            multiplicative response noise levels               [0]
   --generator NAME|PATH   shipped generator or .onnx                          [sngan]

@@ -165,7 +165,7 @@ const BAD: [string[], RegExp][] = [
   [["--method", "newton"], /--method must be one of cma, .*, got "newton"/],
   [["--param", "k="], /--param must be KEY=VALUE with a value, got "k="/],
   [["--param", "k"], /--param must be KEY=VALUE/],
-  [["--param", "zzz=1"], /unknown parameter "zzz" for "tt-b"; valid: /],
+  [["--param", "zzz=1"], /unknown parameter "zzz" for "cma-diag"; valid: /],
   [["--method", "protes", "--param", "k=-5"], /params.k of "protes" must be >= /],
   [["--grid", "cubic"], /--grid must be uniform or gaussian, got "cubic"/],
   [["--grid-size", "1"], /--grid-size must be an integer from 2 to 4096, got 1/],
@@ -285,9 +285,9 @@ Deno.test("a layer named like a PyTorch node output (slashes) runs and names its
     out,
   );
   assertEquals(r.code, 0, r.stderr);
-  assertEquals(entries(out), ["gen-u8_slash__model_relu_Relu_output_0_n0_tt-b_s0"]);
+  assertEquals(entries(out), ["gen-u8_slash__model_relu_Relu_output_0_n0_cma-diag_s0"]);
   const run = JSON.parse(
-    Deno.readTextFileSync(`${out}/gen-u8_slash__model_relu_Relu_output_0_n0_tt-b_s0/run.json`),
+    Deno.readTextFileSync(`${out}/gen-u8_slash__model_relu_Relu_output_0_n0_cma-diag_s0/run.json`),
   );
   assert(run.command.startsWith("deno run -A scripts/mei.ts --generator "), run.command);
   assertEquals(run.latent, { kind: "grid", grid: "uniform", size: 8, range: [-4, 4] });

@@ -72,7 +72,7 @@ export const defaultSettings: MeiSettings = {
   layer: "layer2.1.sn2",
   neurons: "0",
   unit: "channel",
-  method: "tt-b",
+  method: "cma-diag",
   budget: 10000,
   seed: 0,
   // The spiking-network study searched 64 points per coordinate on [-4, 4].
