@@ -73,7 +73,7 @@ Deno.test("spec: defaults, lists from flags, and one clear error per bad field",
     ["scnn@6"],
     "3",
     [0, 2],
-    ["tt-b"],
+    ["cma-diag"],
     "channel",
   ]);
   const bad: [Record<string, unknown>, RegExp][] = [
