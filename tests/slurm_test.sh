@@ -11,7 +11,7 @@ deno=${DENO:-$(command -v deno || true)}
 work=$(mktemp -d /tmp/mei-slurm-XXXXXX)
 cleanup() {
   deploy/slurm/local_cluster.sh stop "$work/cluster" || true
-  rm -rf "$work"
+  rm -rf "$work" 2>/dev/null || { sleep 1; rm -rf "$work"; }
 }
 trap cleanup EXIT
 if ! start=$(deploy/slurm/local_cluster.sh start "$work/cluster" 2>&1); then

@@ -15,10 +15,20 @@ if [[ -z "$cmd" || -z "$dir" ]]; then
 fi
 dir=$(realpath -m "$dir")
 
+# Stop the daemons and wait until they have exited (slurmctld writes its state as it stops), so
+# that the folder can be removed at once; SIGKILL after 10 s.
 stop() {
-  for pid in "$dir"/slurmd.pid "$dir"/slurmctld.pid "$dir"/munged.pid; do
-    [[ -f "$pid" ]] && kill "$(cat "$pid")" 2>/dev/null || true
+  local pids=() pid
+  for file in "$dir"/slurmd.pid "$dir"/slurmctld.pid "$dir"/munged.pid; do
+    [[ -f "$file" ]] && pid=$(cat "$file") && kill "$pid" 2>/dev/null && pids+=("$pid")
   done
+  for _ in $(seq 100); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [[ $alive == 0 ]] && return 0
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
 }
 
 if [[ "$cmd" == stop ]]; then
