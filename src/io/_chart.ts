@@ -212,13 +212,13 @@ function panel(
   }
   if (chart.yLabel) {
     // A label longer than the panel is high goes on two lines, split at the middle space.
-    const lines = chart.yLabel.length * 11 * CHAR_WIDTH > py1 - py0 + 40
+    const lines = textWidth(chart.yLabel, 11) > py1 - py0 + 40
       ? splitInTwo(chart.yLabel)
       : [chart.yLabel];
     lines.forEach((text, i) =>
       out.push({
         kind: "text",
-        x: x0 + 12 + (i - lines.length + 1) * 13 + (lines.length - 1) * 10,
+        x: x0 + (lines.length === 1 ? 12 : 9 + 13 * i),
         y: (py0 + py1) / 2,
         text,
         size: 11,
@@ -230,21 +230,20 @@ function panel(
   }
 }
 
-/** Mean advance of a character of DejaVu Sans, in units of the font size (an estimate). */
-const CHAR_WIDTH = 0.6;
+/**
+ * Rough width of a text in the shipped font (DejaVu Sans averages about 0.6 em a character).
+ * @param s the text
+ * @param size the font size in pixels
+ * @returns the estimated width in pixels
+ */
+export const textWidth = (s: string, size: number): number => s.length * size * 0.6;
 
 /** Split a text at the space nearest its middle (the whole text when it has no space). */
 function splitInTwo(text: string): string[] {
-  let best = -1;
-  for (let i = 0; i < text.length; i++) {
-    if (
-      text[i] === " " &&
-      (best < 0 || Math.abs(i - text.length / 2) < Math.abs(best - text.length / 2))
-    ) {
-      best = i;
-    }
-  }
-  return best < 0 ? [text] : [text.slice(0, best), text.slice(best + 1)];
+  const mid = text.length / 2;
+  const before = text.lastIndexOf(" ", mid), after = text.indexOf(" ", mid);
+  const cut = before < 0 ? after : after < 0 || mid - before <= after - mid ? before : after;
+  return cut < 0 ? [text] : [text.slice(0, cut), text.slice(cut + 1)];
 }
 
 /**

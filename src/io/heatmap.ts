@@ -15,7 +15,7 @@
  * @module
  */
 
-import { formatTick } from "./_chart.ts";
+import { formatTick, textWidth } from "./_chart.ts";
 import { escapeXml, FONT_FAMILY, svgToPng } from "./svg_png.ts";
 
 /** One heat map. */
@@ -59,8 +59,6 @@ function colour(t: number): { fill: string; dark: boolean } {
 }
 
 const f1 = (v: number) => Number(v.toFixed(1));
-/** Rough text width of the shipped font (DejaVu Sans averages ~0.6 em). */
-const textWidth = (s: string, size: number) => s.length * size * 0.6;
 
 function text(x: number, y: number, s: string, size: number, extra = ""): string {
   return `<text x="${f1(x)}" y="${f1(y)}" font-size="${size}"${extra}>${escapeXml(s)}</text>`;
