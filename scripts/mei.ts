@@ -18,6 +18,7 @@ import { RunFolder } from "../src/io/run_folder.ts";
 import { type MeiRun, runMei, runName } from "../src/models/mei.ts";
 import { writeMeiOutputs } from "../src/models/report.ts";
 import {
+  defaultSettings,
   type Flags,
   type MeiSettings,
   settingsFromFlags,
@@ -48,7 +49,7 @@ Neurons
                           logit or probability (of a class: --neurons = class) [channel]
   --position Y,X          position of spatial units
 Search
-  --method NAME           optimizer: ${methodNames().join(", ")}  [cma-diag]
+  --method NAME           optimizer: ${methodNames().join(", ")}  [${defaultSettings.method}]
   --param KEY=VALUE       method parameter (repeatable), e.g. --param k=50
   --budget N              evaluations per neuron                              [10000]
   --seed N                seed; the same seed and backend give the same run   [0]

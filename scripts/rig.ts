@@ -42,7 +42,7 @@ Server
   --patience S            keep retrying an unreachable server this long [120]
 A new search (HTTP)
   --generator NAME        generator offered by the server             [sngan]
-  --method NAME           optimizer                               [cma-diag]
+  --method NAME           optimizer                               [${defaultSettings.method}]
   --param KEY=VALUE       method parameter (repeatable)
   --budget N              responses told                              [2000]
   --seed N                the search's seed                           [0]
@@ -76,7 +76,7 @@ const { values: v } = parseCommandLine("rig", help, {
   search: { type: "string" },
   patience: { type: "string", default: "120" },
   generator: { type: "string", default: "sngan" },
-  method: { type: "string", default: "cma-diag" },
+  method: { type: "string", default: defaultSettings.method },
   param: { type: "string", multiple: true },
   budget: { type: "string", default: "2000" },
   seed: { type: "string", default: "0" },

@@ -15,6 +15,7 @@ import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import { ProgressBar } from "../src/io/progress.ts";
 import { mergeSweeps } from "../src/sweep/merge.ts";
 import { parseShard } from "../src/sweep/plan.ts";
+import { defaultSettings } from "../src/models/settings.ts";
 import { prepareSweep, runSweep } from "../src/sweep/run.ts";
 import { normalizeSpec, SPEC_FIELDS, SpecError } from "../src/sweep/spec.ts";
 import type { BackendChoice } from "../src/runtime/mod.ts";
@@ -33,7 +34,7 @@ Spec (flags, or a JSON file with the same fields in snake_case)
   --targets LIST          shipped name@epoch (sresnet18@8) or .onnx paths, comma-separated
   --layers LIST           layers of the targets, comma-separated
   --neurons LIST          12 | 1,5,9 | 0-15 | all (of every layer)
-  --methods LIST          optimizers                                      [cma-diag]
+  --methods LIST          optimizers                                      [${defaultSettings.method}]
   --seeds LIST            seeds                                               [0]
   --noise LIST            multiplicative response noise levels               [0]
   --generator NAME|PATH   shipped generator or .onnx                          [sngan]
