@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 description of the server's HTTP API, served at GET /openapi.json.
 
 import { defaultSettings, LIMITS } from "../models/settings.ts";
-import { MAX_BATCH, MAX_BUDGET } from "./spec.ts";
+import { DEFAULT_BATCH, MAX_BATCH, MAX_BUDGET } from "./spec.ts";
 
 const json = (schema: unknown) => ({ content: { "application/json": { schema } } });
 const error = {
@@ -140,7 +140,7 @@ export const openapi = {
           params: { type: "object" },
           budget: { type: "integer", minimum: 1, maximum: MAX_BUDGET },
           seed: { type: "integer", minimum: 0, default: 0 },
-          batchSize: { type: "integer", minimum: 1, maximum: MAX_BATCH, default: 25 },
+          batchSize: { type: "integer", minimum: 1, maximum: MAX_BATCH, default: DEFAULT_BATCH },
           grid: { enum: ["uniform", "gaussian"], default: "uniform" },
           gridSize: {
             type: "integer",

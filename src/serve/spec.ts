@@ -49,6 +49,8 @@ export type ResponseItem =
 export const MAX_BUDGET = 1_000_000;
 /** Largest batch. */
 export const MAX_BATCH = 1000;
+/** Stimuli per batch when a search does not say. */
+export const DEFAULT_BATCH = 25;
 /** Stimulus ids: `s` and the stimulus's number in the search. */
 export const STIMULUS_ID = /^s(0|[1-9]\d{0,6})$/;
 const NAME = /^[\w .:@+=-]{1,80}$/;
@@ -132,7 +134,7 @@ export function parseSpec(body: unknown): SearchSpec {
     ...(params === undefined ? {} : { params }),
     budget: integer(body.budget, "budget", 1, MAX_BUDGET),
     seed: integer(body.seed ?? 0, "seed", 0, 2 ** 31 - 1),
-    batchSize: integer(body.batchSize ?? 25, "batchSize", 1, MAX_BATCH),
+    batchSize: integer(body.batchSize ?? DEFAULT_BATCH, "batchSize", 1, MAX_BATCH),
     grid,
     gridSize: integer(body.gridSize ?? defaultSettings.gridSize, "gridSize", ...LIMITS.gridSize),
     range: [lo, hi],
