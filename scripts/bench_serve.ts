@@ -12,6 +12,7 @@
 
 import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import { DatabaseSync } from "node:sqlite";
+import { startServer } from "./_server.ts";
 
 const help = `Usage: deno run -A scripts/bench_serve.ts [--posts 250] [--clients 8]
 
@@ -26,7 +27,6 @@ const posts = Number(v.posts), clients = Number(v.clients);
 if (!Number.isInteger(posts) || posts < 10 || !Number.isInteger(clients) || clients < 1) {
   fail("--posts must be an integer >= 10 and --clients >= 1");
 }
-const repo = new URL("..", import.meta.url).pathname;
 const data = await Deno.makeTempDir({ prefix: "bench-serve-" });
 
 /** The mean time of one bare commit (one row, WAL, synchronous FULL), over 300 commits. */
@@ -46,32 +46,10 @@ function bareCommitMs(): number {
   return (performance.now() - t0) / 300;
 }
 
-const server = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "-A",
-    `${repo}scripts/serve.ts`,
-    "--data",
-    `${data}/serve`,
-    "--port",
-    "0",
-    "--rate",
-    "1000000",
-  ],
-  stdout: "null",
-  stderr: "piped",
-}).spawn();
-const reader = server.stderr.pipeThrough(new TextDecoderStream()).getReader();
-let log = "";
-while (!/listening on (http:\S+)\//.test(log)) {
-  const { value, done } = await reader.read();
-  if (done) throw new Error(`the server did not start: ${log}`);
-  log += value;
-}
-const tail = (async () => {
-  for (let chunk; !(chunk = await reader.read()).done;) log += chunk.value;
-})();
-const base = /listening on (http:\S+)\//.exec(log)![1];
+const { child: server, url: base, log, logEnded } = await startServer(`${data}/serve`, 0, [
+  "--rate",
+  "1000000",
+]);
 const token = (await Deno.readTextFile(`${data}/serve/token`)).trim();
 
 /**
@@ -227,8 +205,8 @@ try {
   );
   server.kill("SIGTERM");
   await server.status;
-  await tail;
-  const m = /(\d+) writes in (\d+) commits/.exec(log);
+  await logEnded;
+  const m = /(\d+) writes in (\d+) commits/.exec(log());
   if (m) {
     console.log(
       `server: ${m[1]} writes (POSTs and batches) in ${m[2]} commits, ${

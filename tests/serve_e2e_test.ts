@@ -8,6 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { Rng } from "../src/core/rng.ts";
 import { defaultSettings, runMei } from "../src/models/mei.ts";
 import { ServeClient } from "../src/serve/client.ts";
+import { startServer } from "../scripts/_server.ts";
 
 const repo = new URL("..", import.meta.url).pathname;
 const BUDGET = 2000, SEED = 3;
@@ -22,42 +23,6 @@ const reference = (await runMei({
   budget: BUDGET,
   seed: SEED,
 })).result;
-
-interface Server {
-  child: Deno.ChildProcess;
-  url: string;
-  port: number;
-}
-
-/** Start scripts/serve.ts; resolves once it listens. */
-async function serve(data: string, port: number, extra: string[] = []): Promise<Server> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${repo}scripts/serve.ts`,
-      "--data",
-      data,
-      "--port",
-      String(port),
-      ...extra,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!/listening on http:\/\/127\.0\.0\.1:(\d+)\//.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`the server did not start: ${text}`);
-    text += value;
-  }
-  (async () => { // keep draining the log so the server never blocks on it
-    while (!(await reader.read()).done);
-  })();
-  const p = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(text)![1]);
-  return { child, url: `http://127.0.0.1:${p}`, port: p };
-}
 
 function rig(args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
@@ -145,7 +110,7 @@ const rigSearch = [
 
 Deno.test("2000 stimuli over HTTP through scripts/rig.ts: the in-process result", async () => {
   const data = await Deno.makeTempDir();
-  const server = await serve(data, 0);
+  const server = await startServer(data, 0);
   const summary = await finished(
     rig(["--server", server.url, "--token-file", `${data}/token`, ...rigSearch]),
   );
@@ -160,7 +125,7 @@ Deno.test("2000 stimuli over HTTP through scripts/rig.ts: the in-process result"
 
 Deno.test("2000 stimuli through the folder bridge: the in-process result", async () => {
   const data = await Deno.makeTempDir(), folder = await Deno.makeTempDir();
-  const server = await serve(data, 0, ["--bridge", folder, "--bridge-poll", "5"]);
+  const server = await startServer(data, 0, ["--bridge", folder, "--bridge-poll", "5"]);
   const token = (await Deno.readTextFile(`${data}/token`)).trim();
   const { id } = await new ServeClient(server.url, token).call<{ id: string }>(
     "POST",
@@ -181,7 +146,7 @@ Deno.test("2000 stimuli through the folder bridge: the in-process result", async
 
 Deno.test("server SIGKILLed 5 times under a retrying rig with dropped trials: the same result, nothing lost or doubled", async () => {
   const data = await Deno.makeTempDir();
-  let server = await serve(data, 0);
+  let server = await startServer(data, 0);
   const port = server.port;
   const player = rig([
     "--server",
@@ -213,7 +178,7 @@ Deno.test("server SIGKILLed 5 times under a retrying rig with dropped trials: th
     assert(running, `the rig finished before kill ${kill + 1}`);
     server.child.kill("SIGKILL");
     await server.child.status;
-    server = await serve(data, port);
+    server = await startServer(data, port);
   }
   const summary = await result;
   sameAsInProcess(summary);
