@@ -243,6 +243,12 @@ const fmt = (x: number) => Number.isFinite(x) ? x.toFixed(3) : String(x);
 function tables(target: string, title: string): string[] {
   const lines = [`### ${title}`, ""];
   for (const budget of budgets) {
+    const present = variants.map((m) => ({ m, mine: cells(target, m.label, budget) }))
+      .filter((x) => x.mine.size > 0);
+    if (present.length === 0) {
+      lines.push(`Budget ${budget} per neuron: no runs.`, "");
+      continue;
+    }
     lines.push(
       `Budget ${budget} per neuron. Ratio: median over the panel of final / reference's final ` +
         `on the same neuron and seed [95% bootstrap interval]; evals: median evaluations to ` +
@@ -264,8 +270,6 @@ function tables(target: string, title: string): string[] {
       }
       return { ratios, evals };
     };
-    const present = variants.map((m) => ({ m, mine: cells(target, m.label, budget) }))
-      .filter((x) => x.mine.size > 0);
     for (const { m, mine } of present) {
       const cols = refs.map((ref) => {
         const { ratios, evals } = against(mine, ref);
