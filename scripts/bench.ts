@@ -8,11 +8,13 @@
  * ever slow a round down). Each backend is timed twice: on the whole target graph (every exported output, as PyTorch
  * computes it) and pruned to the read layer (the runtime stops the graph there, see
  * `openSession`'s `outputs`). `--levers` adds a table of the session settings tried at one
- * batch size (threads, pool spinning, graph optimization, fixed batch dim).
+ * batch size (threads, pool spinning, graph optimization, fixed batch dim). `--convs` times,
+ * instead, each convolution and linear layer of one evaluation alone, on every backend and in
+ * PyTorch (see `layersAlone`).
  *
  * Usage: `deno task bench` or `deno run -A scripts/bench.ts [--batches 5,25,100]
  * [--backends wasm,native,webgpu] [--threads N] [--seconds 1.5] [--target PATH]
- * [--generator PATH] [--layer layer2.1.sn2] [--no-torch] [--levers] [--json]`
+ * [--generator PATH] [--layer layer2.1.sn2] [--no-torch] [--levers] [--convs] [--json]`
  * @module
  */
 
@@ -31,11 +33,13 @@ import { loadManifest, resolveModel } from "../src/models/manifest.ts";
 const help =
   `Usage: deno run -A scripts/bench.ts [--batches 5,25,100] [--backends wasm,native,webgpu]
   [--threads N] [--seconds 1.5] [--target PATH] [--generator PATH] [--layer layer2.1.sn2]
-  [--no-torch] [--levers] [--json] [--python /usr/bin/python3]
+  [--no-torch] [--levers] [--convs] [--json] [--python /usr/bin/python3]
 
 Evaluations per second of generator + target on every backend that runs here, at each batch
 size, beside PyTorch eager mode on the same thread count (best of 5 rounds of --seconds each).
---levers adds the session settings tried at one batch size.`;
+--levers adds the session settings tried at one batch size. --convs times instead each
+convolution and linear layer of one evaluation alone (batch 25 or the first of --batches), on
+each backend and in PyTorch, and the bound that the layers' time puts on each backend.`;
 const fail: Fail = failer("bench");
 const { values } = parseCommandLine("bench", help, {
   batches: { type: "string", default: "5,25,100" },
@@ -47,6 +51,7 @@ const { values } = parseCommandLine("bench", help, {
   layer: { type: "string", default: "layer2.1.sn2" },
   "no-torch": { type: "boolean", default: false },
   levers: { type: "boolean", default: false },
+  convs: { type: "boolean", default: false },
   json: { type: "boolean", default: false },
   python: { type: "string", default: "/usr/bin/python3" },
 });
@@ -121,25 +126,22 @@ interface Cell {
 
 const warmed = new Set<string>();
 
-async function timePair(gen: Session, tgt: Session, batch: number): Promise<Cell> {
-  const backendOf = tgt.backend;
-  const rng = new Rng(batch);
-  const latentDim = Number(gen.inputs[0].dims?.[1] ?? 128);
-  const z = new Float32Array(batch * latentDim);
-  for (let i = 0; i < z.length; i++) z[i] = rng.normal();
-  const step = async () => {
-    const { image } = await gen.run({ [gen.inputNames[0]]: { data: z, dims: [batch, latentDim] } });
-    await tgt.run({ [tgt.inputNames[0]]: image });
-  };
-  // Warm-up. The first runs allocate (arena, WebAssembly memory growth); and on wasm, V8 runs
-  // baseline code until its optimizing tier has compiled the hot kernels in the background,
-  // which takes seconds, not runs, on a loaded machine (steps 5-10x slower for ~2.5 s, once per
-  // process). So each backend's first pair warms up for 5 s, every pair for 3 steps and 0.3 s.
+/**
+ * The best time of one `step` over ROUNDS rounds of `seconds` / ROUNDS each, after a warm-up.
+ * The first runs allocate (arena, WebAssembly memory growth); and on wasm, V8 runs baseline code
+ * until its optimizing tier has compiled the hot kernels in the background, which takes seconds,
+ * not runs, on a loaded machine (steps 5-10x slower for ~2.5 s, once per process). So each
+ * backend's first timing warms up for 5 s, every later one for 3 steps and 0.3 s. The best of
+ * rounds, because on a shared machine the other jobs only ever slow a round down.
+ */
+async function bestOfRounds(
+  backend: string,
+  step: () => Promise<unknown>,
+): Promise<{ ms: number; runs: number }> {
   const w0 = performance.now();
-  const minWarm = warmed.has(backendOf) ? 300 : 5000;
-  warmed.add(backendOf);
+  const minWarm = warmed.has(backend) ? 300 : 5000;
+  warmed.add(backend);
   for (let i = 0; i < 3 || performance.now() - w0 < minWarm; i++) await step();
-  // The best of ROUNDS rounds: on a shared machine the other jobs only ever slow a round down.
   let best = Infinity, total = 0;
   for (let round = 0; round < ROUNDS; round++) {
     let runs = 0, dt = 0;
@@ -152,7 +154,24 @@ async function timePair(gen: Session, tgt: Session, batch: number): Promise<Cell
     total += runs;
     best = Math.min(best, dt / runs);
   }
-  return { batch, runs: total, msPerBatch: best, evalsPerSecond: batch / (best / 1000) };
+  return { ms: best, runs: total };
+}
+
+function randomInput(dims: number[], seed: number): { data: Float32Array; dims: number[] } {
+  const rng = new Rng(seed);
+  const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) data[i] = rng.normal();
+  return { data, dims };
+}
+
+async function timePair(gen: Session, tgt: Session, batch: number): Promise<Cell> {
+  const latentDim = Number(gen.inputs[0].dims?.[1] ?? 128);
+  const z = randomInput([batch, latentDim], batch);
+  const { ms, runs } = await bestOfRounds(tgt.backend, async () => {
+    const { image } = await gen.run({ [gen.inputNames[0]]: z });
+    await tgt.run({ [tgt.inputNames[0]]: image });
+  });
+  return { batch, runs, msPerBatch: ms, evalsPerSecond: batch / (ms / 1000) };
 }
 
 interface Row {
@@ -193,6 +212,131 @@ async function benchBackend(
   };
 }
 
+/**
+ * Runs models/recipe/bench_torch.py on `threads` threads with the target's (and generator's)
+ * metadata and `args`, and returns its JSON or the last line of its error output.
+ */
+async function torchJson<T>(
+  threads: number,
+  args: string[],
+): Promise<{ json: T } | { error: string }> {
+  const all = [
+    "models/recipe/bench_torch.py",
+    "--target-meta",
+    targetMeta,
+    "--threads",
+    String(threads),
+    "--seconds",
+    String(seconds),
+    ...(generatorMeta ? ["--generator-meta", generatorMeta] : []),
+    ...args,
+  ];
+  // OMP_WAIT_POLICY=PASSIVE: PyTorch's OpenMP threads sleep instead of spinning, as the
+  // native pool's do (spinning threads on a shared machine cost PyTorch 10x at 2 threads).
+  const env = { OMP_WAIT_POLICY: "PASSIVE" };
+  const r = await new Deno.Command(values.python, {
+    args: all,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  if (!r.success) {
+    return { error: new TextDecoder().decode(r.stderr).trim().split("\n").pop() ?? "" };
+  }
+  return { json: JSON.parse(new TextDecoder().decode(r.stdout)) as T };
+}
+
+// ---------------------------------------------------------------------------- layers alone
+/**
+ * `--convs`: where the time goes. Every convolution and linear layer one evaluation calls (batch
+ * 25, or the first of --batches), timed alone on each backend and in PyTorch eager, beside the
+ * whole evaluation on both. The layers' time on a backend bounds its speed: even if everything
+ * else were free, it could not beat PyTorch's whole evaluation by more than PyTorch's whole time
+ * over the backend's layer time.
+ */
+async function layersAlone(backends: BackendName[]): Promise<void> {
+  const b = batches.includes(25) ? 25 : batches[0];
+  const dir = await Deno.makeTempDir({ prefix: "bench-convs-" });
+  log(`  timing each convolution and linear layer alone in PyTorch eager (batch ${b}) ...`);
+  type Layer = { file: string; kind: string; input: number[]; calls: number; ms: number };
+  const r = await torchJson<{ whole_ms: number; layers: Layer[] }>(threads, [
+    "--batches",
+    String(b),
+    "--convs",
+    dir,
+  ]);
+  if ("error" in r) {
+    await Deno.remove(dir, { recursive: true });
+    fail(`PyTorch failed: ${r.error}`);
+  }
+  const layers = r.json.layers;
+  const own: Record<string, { whole: number; layers: number[] }> = {};
+  try {
+    for (const backend of backends) {
+      log(`  timing ${backend}: the whole evaluation, then each layer alone ...`);
+      const whole = (await benchBackend(backend, "full", {}, [b])).cells[0].msPerBatch;
+      const times: number[] = [];
+      for (const [i, l] of layers.entries()) {
+        const s = await openSession(l.file, { backend, threads });
+        try {
+          const x = { [s.inputNames[0]]: randomInput(l.input, i) };
+          times.push((await bestOfRounds(backend, () => s.run(x))).ms);
+        } finally {
+          await s.release();
+        }
+      }
+      own[backend] = { whole, layers: times };
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const sum = (ms: number[]) => ms.reduce((a, t, i) => a + t * layers[i].calls, 0);
+  const torchLayers = sum(layers.map((l) => l.ms)), torchWhole = r.json.whole_ms;
+  if (values.json) {
+    console.log(JSON.stringify({ batch: b, threads, torch: r.json, backends: own }, null, 2));
+    return;
+  }
+  const ms = (t: number) => t.toFixed(3);
+  console.log(
+    `\nEach layer alone, ms per call at batch ${b} on ${threads} thread(s) (speed = PyTorch time /` +
+      ` backend time):\n`,
+  );
+  const names = Object.keys(own);
+  console.log(
+    `| layer | input | calls | PyTorch | ${names.map((n) => `${n} | speed`).join(" | ")} |`,
+  );
+  console.log(`|---|---|--:|--:|${names.map(() => "--:|--:").join("|")}|`);
+  for (const [i, l] of layers.entries()) {
+    const cells = names.map((n) =>
+      `${ms(own[n].layers[i])} | ${(l.ms / own[n].layers[i]).toFixed(2)}x`
+    );
+    console.log(
+      `| ${l.kind} | ${l.input.join("x")} | ${l.calls} | ${ms(l.ms)} | ${cells.join(" | ")} |`,
+    );
+  }
+  const totals = names.map((n) => {
+    const t = sum(own[n].layers);
+    return `${ms(t)} | ${(torchLayers / t).toFixed(2)}x`;
+  });
+  console.log(`| all layers | | | ${ms(torchLayers)} | ${totals.join(" | ")} |`);
+  console.log(
+    `\nThe whole evaluation: PyTorch ${ms(torchWhole)} ms, of which its layers ` +
+      `${(100 * torchLayers / torchWhole).toFixed(0)}%.`,
+  );
+  for (const n of names) {
+    const t = sum(own[n].layers);
+    console.log(
+      `${n}: ${ms(own[n].whole)} ms (${
+        (torchWhole / own[n].whole).toFixed(2)
+      }x PyTorch), of which ` +
+        `its layers ${(100 * t / own[n].whole).toFixed(0)}%; with everything but the layers free ` +
+        `it would reach at most ${(torchWhole / t).toFixed(2)}x PyTorch.`,
+    );
+  }
+  console.log(`\nnote: load average ${load0} before, ${loadavg()} after`);
+}
+
 // ---------------------------------------------------------------------------- run
 log(
   `bench: generator ${generator}, target ${target}, ${threads} thread(s), batches ${
@@ -202,6 +346,15 @@ log(
 const load0 = loadavg();
 const status = await availableBackends(threads);
 const wanted = values.backends ? values.backends.split(",") : ["native", "wasm", "webgpu"];
+if (values.convs) {
+  if (!haveTorch) fail("--convs needs PyTorch: the layers are exported from the recipe's modules");
+  await layersAlone(
+    status.filter((s) =>
+      s.available && wanted.includes(s.backend) && (s.backend !== "webgpu" || values.backends)
+    ).map((s) => s.backend),
+  );
+  Deno.exit(0);
+}
 const rows: Row[] = [];
 for (const s of status) {
   if (!wanted.includes(s.backend)) continue;
@@ -227,31 +380,17 @@ let torchVersion = "";
 if (haveTorch) {
   for (const t of [...new Set(rows.map((r) => r.threads))].sort()) {
     log(`  timing PyTorch eager (${t} thread${t > 1 ? "s" : ""}) ...`);
-    const args = [
-      "models/recipe/bench_torch.py",
-      "--target-meta",
-      targetMeta,
-      "--threads",
-      String(t),
-      "--batches",
-      batches.join(","),
-      "--seconds",
-      String(seconds),
-    ];
-    if (generatorMeta) args.push("--generator-meta", generatorMeta);
-    // OMP_WAIT_POLICY=PASSIVE: PyTorch's OpenMP threads sleep instead of spinning, as the
-    // native pool's do (spinning threads on a shared machine cost PyTorch 10x at 2 threads).
-    const env = { OMP_WAIT_POLICY: "PASSIVE" };
-    const r = await new Deno.Command(values.python, { args, env, stdout: "piped", stderr: "piped" })
-      .output();
-    if (!r.success) {
-      notes.push(`PyTorch failed: ${new TextDecoder().decode(r.stderr).trim().split("\n").pop()}`);
+    type TorchCell = { batch: number; runs: number; ms_per_batch: number; evals_per_s: number };
+    const r = await torchJson<
+      { torch: string; results: TorchCell[]; weights_loaded: { target: boolean } }
+    >(t, ["--batches", batches.join(",")]);
+    if ("error" in r) {
+      notes.push(`PyTorch failed: ${r.error}`);
       break;
     }
-    const j = JSON.parse(new TextDecoder().decode(r.stdout));
+    const j = r.json;
     torchVersion = j.torch;
-    type TorchCell = { batch: number; runs: number; ms_per_batch: number; evals_per_s: number };
-    const cells = j.results.map((c: TorchCell) => ({
+    const cells = j.results.map((c) => ({
       batch: c.batch,
       runs: c.runs,
       msPerBatch: c.ms_per_batch,

@@ -9,6 +9,13 @@ Prints one JSON object on stdout: {"torch": version, "threads": n, "results": [{
 exist, else from the modules' initialization (the cost of a forward pass does not depend on the
 weights). `--export-generator PATH` writes the generator as ONNX (z -> image, dynamic batch) for
 the ONNX side of the benchmark when no generator is shipped yet, and exits.
+
+`--convs DIR` (with one batch size) times, instead, every convolution and linear layer that one
+evaluation calls, alone: a forward of generator + target at that batch records each call's layer
+and input shape, a plain layer of the same shape (random weights: the cost does not depend on
+them) is timed on such an input and exported to DIR as ONNX, and the whole evaluation is timed for
+reference. It prints {"torch", "threads", "batch", "whole_ms", "layers": [{"file", "kind",
+"input", "calls", "ms"}]}, where "ms" is one call's best time.
 """
 
 import argparse
@@ -18,6 +25,7 @@ import sys
 import time
 
 import torch
+from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nets  # noqa: E402
@@ -70,6 +78,60 @@ def build_generator(meta):
     return g.eval(), cfg["latent"], loaded
 
 
+def best_ms(fn, seconds, rounds):
+    """The best of `rounds` rounds of one call's time, in ms, after two warm-up calls."""
+    for _ in range(2):
+        fn()
+    best = None
+    for _ in range(rounds):  # best of rounds: the machine may be shared
+        runs, t0 = 0, time.perf_counter()
+        while True:
+            fn()
+            runs += 1
+            dt = time.perf_counter() - t0
+            if dt >= seconds / rounds and runs >= 2:
+                break
+        if best is None or dt / runs < best:
+            best = dt / runs
+    return 1000 * best
+
+
+def plain_copy(m):
+    """A layer of the same kind and shape as `m`, without hooks or spectral normalization."""
+    if isinstance(m, nn.Linear):
+        return nn.Linear(m.in_features, m.out_features, bias=m.bias is not None)
+    kind = nn.ConvTranspose2d if isinstance(m, nn.ConvTranspose2d) else nn.Conv2d
+    extra = {"output_padding": m.output_padding} if kind is nn.ConvTranspose2d else {}
+    return kind(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
+                dilation=m.dilation, groups=m.groups, bias=m.bias is not None, **extra)
+
+
+def time_layers(gen, target, latent, batch, out_dir, seconds, rounds):
+    calls = {}  # (module id, input shape) -> [module, count]
+
+    def hook(m, inputs, _output):
+        key = (id(m), tuple(inputs[0].shape))
+        calls.setdefault(key, [m, 0])[1] += 1
+
+    handles = [m.register_forward_hook(hook) for net in (gen, target) for m in net.modules()
+               if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))]
+    z = torch.randn(batch, latent)
+    target(gen(z))
+    for h in handles:
+        h.remove()
+    whole = best_ms(lambda: target(gen(z)), seconds, rounds)
+    os.makedirs(out_dir, exist_ok=True)
+    layers = []
+    for i, ((_, shape), (m, count)) in enumerate(calls.items()):
+        layer = plain_copy(m).eval()
+        x = torch.randn(*shape)
+        path = os.path.join(out_dir, f"layer{i}.onnx")
+        torch.onnx.export(layer, (x,), path, opset_version=13, input_names=["x"], output_names=["y"])
+        layers.append({"file": path, "kind": type(m).__name__, "input": list(shape), "calls": count,
+                       "ms": best_ms(lambda: layer(x), seconds, rounds)})
+    return whole, layers
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--target-meta", required=False)
@@ -79,6 +141,7 @@ def main():
     p.add_argument("--seconds", type=float, default=2.0, help="time per batch size, split into rounds")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--export-generator", default=None)
+    p.add_argument("--convs", default=None, help="time each convolution alone, export them here")
     args = p.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
@@ -96,6 +159,13 @@ def main():
         print(json.dumps({"exported": args.export_generator, "latent": latent}))
         return
     target, target_loaded = build_target(load_meta(args.target_meta))
+    if args.convs:
+        batch = int(args.batches.split(",")[0])
+        with torch.inference_mode():
+            whole, layers = time_layers(gen, target, latent, batch, args.convs, args.seconds, args.rounds)
+        print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "batch": batch,
+                          "whole_ms": whole, "layers": layers}))
+        return
     results = []
     with torch.inference_mode():
         for b in [int(x) for x in args.batches.split(",")]:
