@@ -104,7 +104,8 @@ const { values: v } = parseCommandLine("rig", help, {
 function num(text: string, what: string, min: number, max = Infinity, int = false): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n < min || n > max || (int && !Number.isInteger(n))) {
-    fail(`${what} must be ${int ? "an integer" : "a number"} from ${min} to ${max}, got "${text}"`);
+    const range = max === Infinity ? `>= ${min}` : `from ${min} to ${max}`;
+    fail(`${what} must be ${int ? "an integer" : "a number"} ${range}, got "${text}"`);
   }
   return n;
 }
