@@ -79,11 +79,12 @@ def build_generator(meta):
 
 
 def best_ms(fn, seconds, rounds):
-    """The best of `rounds` rounds of one call's time, in ms, after two warm-up calls."""
+    """One call's best time in ms over `rounds` rounds of `seconds` / `rounds` each (the machine may
+    be shared: other jobs only slow a round down), after two warm-up calls; and the calls timed."""
     for _ in range(2):
         fn()
-    best = None
-    for _ in range(rounds):  # best of rounds: the machine may be shared
+    best, total = None, 0
+    for _ in range(rounds):
         runs, t0 = 0, time.perf_counter()
         while True:
             fn()
@@ -91,9 +92,10 @@ def best_ms(fn, seconds, rounds):
             dt = time.perf_counter() - t0
             if dt >= seconds / rounds and runs >= 2:
                 break
+        total += runs
         if best is None or dt / runs < best:
             best = dt / runs
-    return 1000 * best
+    return 1000 * best, total
 
 
 def plain_copy(m):
@@ -119,7 +121,7 @@ def time_layers(gen, target, latent, batch, out_dir, seconds, rounds):
     target(gen(z))
     for h in handles:
         h.remove()
-    whole = best_ms(lambda: target(gen(z)), seconds, rounds)
+    whole, _ = best_ms(lambda: target(gen(z)), seconds, rounds)
     os.makedirs(out_dir, exist_ok=True)
     layers = []
     for i, ((_, shape), (m, count)) in enumerate(calls.items()):
@@ -128,7 +130,7 @@ def time_layers(gen, target, latent, batch, out_dir, seconds, rounds):
         path = os.path.join(out_dir, f"layer{i}.onnx")
         torch.onnx.export(layer, (x,), path, opset_version=13, input_names=["x"], output_names=["y"])
         layers.append({"file": path, "kind": type(m).__name__, "input": list(shape), "calls": count,
-                       "ms": best_ms(lambda: layer(x), seconds, rounds)})
+                       "ms": best_ms(lambda: layer(x), seconds, rounds)[0]})
     return whole, layers
 
 
@@ -170,21 +172,8 @@ def main():
     with torch.inference_mode():
         for b in [int(x) for x in args.batches.split(",")]:
             z = torch.randn(b, latent)
-            for _ in range(2):  # warm-up
-                target(gen(z))
-            best, total = None, 0
-            for _ in range(args.rounds):  # best of rounds: the machine may be shared
-                runs, t0 = 0, time.perf_counter()
-                while True:
-                    target(gen(z))
-                    runs += 1
-                    dt = time.perf_counter() - t0
-                    if dt >= args.seconds / args.rounds and runs >= 2:
-                        break
-                total += runs
-                if best is None or dt / runs < best:
-                    best = dt / runs
-            results.append({"batch": b, "runs": total, "ms_per_batch": 1000 * best, "evals_per_s": b / best})
+            ms, runs = best_ms(lambda: target(gen(z)), args.seconds, args.rounds)
+            results.append({"batch": b, "runs": runs, "ms_per_batch": ms, "evals_per_s": 1000 * b / ms})
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "weights_loaded":
                       {"generator": gen_loaded, "target": target_loaded}, "results": results}))
 
