@@ -21,6 +21,7 @@
 import { type Fail, failer, parseCommandLine } from "../src/io/cli.ts";
 import {
   availableBackends,
+  BACKEND_NAMES,
   type BackendName,
   openSession,
   type Session,
@@ -59,6 +60,11 @@ const batches = values.batches.split(",").map(Number);
 const threads = Number(values.threads), seconds = Number(values.seconds);
 if (batches.some((b) => !Number.isInteger(b) || b < 1) || !(threads >= 1) || !(seconds > 0)) {
   fail("--batches, --threads and --seconds must be positive numbers");
+}
+const wanted: string[] = values.backends ? values.backends.split(",") : [...BACKEND_NAMES];
+const unknown = wanted.filter((b) => !(BACKEND_NAMES as readonly string[]).includes(b));
+if (unknown.length) {
+  fail(`--backends must list some of ${BACKEND_NAMES.join(", ")}; got "${unknown.join(",")}"`);
 }
 const log = (s: string) => values.json ? console.error(s) : console.log(s);
 const loadavg = () => {
@@ -345,7 +351,6 @@ log(
 );
 const load0 = loadavg();
 const status = await availableBackends(threads);
-const wanted = values.backends ? values.backends.split(",") : ["native", "wasm", "webgpu"];
 if (values.convs) {
   if (!haveTorch) fail("--convs needs PyTorch: the layers are exported from the recipe's modules");
   await layersAlone(
