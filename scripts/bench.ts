@@ -264,6 +264,12 @@ async function torchJson<T>(
 async function layersAlone(backends: BackendName[]): Promise<void> {
   const b = batches.includes(25) ? 25 : batches[0];
   const dir = await Deno.makeTempDir({ prefix: "bench-convs-" });
+  // Ctrl-C leaves no exported layers behind.
+  const interrupted = () => {
+    Deno.removeSync(dir, { recursive: true });
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", interrupted);
   log(`  timing each convolution and linear layer alone in PyTorch eager (batch ${b}) ...`);
   type Layer = { file: string; kind: string; input: number[]; calls: number; ms: number };
   const r = await torchJson<{ whole_ms: number; layers: Layer[] }>(threads, [
@@ -295,6 +301,7 @@ async function layersAlone(backends: BackendName[]): Promise<void> {
       own[backend] = { whole, layers: times };
     }
   } finally {
+    Deno.removeSignalListener("SIGINT", interrupted);
     await Deno.remove(dir, { recursive: true });
   }
   const sum = (ms: number[]) => ms.reduce((a, t, i) => a + t * layers[i].calls, 0);
